@@ -1,0 +1,307 @@
+"""The `policytrail` command: the only module that parses argv, prints or exits.
+
+Library errors (CrawlerError) become one-line click errors; exit codes: 0 ok, 1 runtime error,
+2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler import __version__
+from crawler.config import KINDS, Config, add_policy, load_config
+from crawler.errors import ConfigError, CrawlerError
+
+log = logging.getLogger("policytrail")
+DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+class Context:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except CrawlerError as exc:
+        raise _fail(exc) from exc
+
+
+def _date_to_ts(value: str | None, option: str, end: bool = False) -> str | None:
+    """YYYY, YYYY-MM or YYYY-MM-DD → a 14-digit timestamp bound (inclusive)."""
+    if value is None:
+        return None
+    match = DATE_RE.match(value.strip())
+    if not match:
+        raise click.BadParameter(f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD",
+                                 param_hint=option)
+    year, month, day = match.groups()
+    try:
+        datetime(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a valid date ({exc})",
+                                 param_hint=option) from None
+    stamp = year + (month or "") + (day or "")
+    return stamp.ljust(14, "9" if end else "0") if not end else _end_bound(stamp)
+
+
+def _end_bound(stamp: str) -> str:
+    # Pad an end date to the last second it covers; month/day padding stays valid for CDX.
+    if len(stamp) == 4:
+        return stamp + "1231235959"
+    if len(stamp) == 6:
+        return stamp + "31235959"
+    return stamp + "235959"
+
+
+@click.group()
+@click.version_option(__version__, prog_name="policytrail")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              default=Path("config.toml"), show_default=True,
+              help="The config file: database, archive, tracked policies.")
+@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
+    """Follow how privacy policies and terms of service change over time."""
+    level = logging.WARNING - 10 * verbose if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--name", help="A short unique name (default: from the domain and kind).")
+@click.option("--kind", type=click.Choice(KINDS), help="What the document is (default: guessed).")
+@click.pass_obj
+def add(obj: Context, url: str, name: str | None, kind: str | None) -> None:
+    """Track URL: append a [[policy]] table to the config file, keeping its comments."""
+    with _errors():
+        policy = add_policy(obj.config_path, url, name=name, kind=kind)
+    click.echo(f"added {policy.name} ({policy.kind}): {policy.url} to {obj.config_path}")
+
+
+def _progress_printer(total_label: str) -> tuple[Callable[[str, Any], None], Callable[[], None]]:
+    """A rich progress bar on a terminal; plain log lines otherwise."""
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[status]}"), transient=True)
+        progress.start()
+        tasks: dict[str, Any] = {}
+
+        def update(event: str, result: Any) -> None:
+            task = tasks.get(result.policy)
+            if task is None:
+                task = tasks[result.policy] = progress.add_task(result.policy, total=None,
+                                                                status="")
+            settled = result.fetched + result.reused + result.skipped + result.failed
+            progress.update(task, completed=settled, total=max(result.captures_found, settled),
+                            status=f"captures {result.captures_found} · fetched {result.fetched}"
+                                   f" · versions {result.versions_before + 0}→…")
+        return update, progress.stop
+
+    def plain(event: str, result: Any) -> None:
+        if event in ("planned", "done"):
+            click.echo(f"{result.policy}: {event}: captures found {result.captures_found}, "
+                       f"fetched {result.fetched}, reused {result.reused}, "
+                       f"skipped {result.skipped}, failed {result.failed}", err=True)
+    return plain, lambda: None
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--from", "from_date", help="Only captures from this date (YYYY[-MM[-DD]]).")
+@click.option("--to", "to_date", help="Only captures up to this date (YYYY[-MM[-DD]]).")
+@click.pass_obj
+def backfill(obj: Context, names: tuple[str, ...], from_date: str | None,
+             to_date: str | None) -> None:
+    """Record the whole archived history of each policy (all, or NAMES) in the database."""
+    from crawler.http import build_client
+    from crawler.pipeline import backfill as run_backfill
+    from crawler.ratelimit import Limiters
+    from crawler.wayback import Transport
+    from db import store
+
+    from_ts = _date_to_ts(from_date, "--from")
+    to_ts = _date_to_ts(to_date, "--to", end=True)
+    with _errors():
+        config = obj.config
+        policies = config.select_policies(names)
+        if not policies:
+            raise ConfigError(f"{config.path}: no [[policy]] tables; add one with "
+                              "`policytrail add URL`")
+    db = store.connect(config.database)
+    limiters = Limiters(config.archive.cdx_per_minute, config.archive.playback_per_second)
+    update, stop = _progress_printer("captures")
+    failures = 0
+    totals = {"captures": 0, "fetched": 0, "versions": 0, "new_versions": 0, "playback": 0}
+    with build_client(config) as client:
+        transport = Transport(client, limiters, retries=config.archive.retries)
+        try:
+            for policy in policies:
+                try:
+                    result = run_backfill(db, transport, config.archive, policy,
+                                          datetime.now(UTC), from_ts=from_ts, to_ts=to_ts,
+                                          progress=update)
+                except CrawlerError as exc:
+                    failures += 1
+                    click.echo(f"{policy.name}: {exc}", err=True)
+                    continue
+                totals["captures"] += result.captures_found
+                totals["fetched"] += result.fetched
+                totals["versions"] += result.versions_after
+                totals["new_versions"] += result.new_versions
+                totals["playback"] += result.playback_requests
+                failures += 1 if result.failed else 0
+        finally:
+            stop()
+    click.echo(
+        f"backfill: {len(policies)} policies, {totals['captures']} captures found, "
+        f"{totals['playback']} playback requests, {totals['fetched']} bodies fetched, "
+        f"{totals['new_versions']} new versions ({totals['versions']} in all)"
+        + (f", {failures} with failures (rerun to retry)" if failures else "")
+    )
+    if failures:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def history(obj: Context, name: str, as_json: bool) -> None:
+    """The versions of policy NAME, oldest first."""
+    from db import store
+
+    with _errors():
+        config = obj.config
+    if not config.database.exists():
+        raise click.ClickException(f"{config.database}: no database yet; run "
+                                   "`policytrail backfill` first")
+    db = store.connect(config.database)
+    pid = store.policy_id(db, name)
+    if pid is None:
+        raise click.ClickException(f"no policy named {name!r} in {config.database}; run "
+                                   f"`policytrail backfill {name}` first")
+    versions = store.history(db, pid)
+    if as_json:
+        fields = ("number", "first_seen", "last_seen", "snapshots", "words", "text_sha256")
+        click.echo(json.dumps([{k: v[k] for k in fields} for v in versions], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{name}: {len(versions)} versions")
+    for column in ("#", "first seen", "last seen", "snapshots", "words"):
+        table.add_column(column, justify="right" if column in ("#", "snapshots", "words")
+                         else "left")
+    for v in versions:
+        table.add_row(str(v["number"]), v["first_seen"][:10], v["last_seen"][:10],
+                      str(v["snapshots"]), str(v["words"]))
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                   path_type=Path))
+@click.option("--url", "original", default="", help="The page's original URL (for links and "
+              "the provenance line).")
+@click.option("--timestamp", help="The 14-digit Wayback timestamp of the snapshot.")
+@click.option("--kind", type=click.Choice(KINDS), default="privacy", show_default=True)
+@click.option("--select", help="CSS selector of the policy's content.")
+@click.option("--remove", help="CSS selector of parts to drop.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each X.html as DIR/X.md instead of printing.")
+def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind: str,
+            select: str | None, remove: str | None, out_dir: Path | None) -> None:
+    """Turn saved HTML pages into clean policy text (markdown with a provenance line)."""
+    from crawler.extract import extract as extract_document
+    from crawler.render import archive_provenance, render_text, render_with_provenance
+
+    if timestamp and not re.fullmatch(r"\d{4,14}", timestamp):
+        raise click.BadParameter("write the 14-digit Wayback timestamp, e.g. 20180905001402",
+                                 param_hint="--timestamp")
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        try:
+            document = extract_document(path.read_bytes(), base_url=original, select=select,
+                                        remove=remove)
+        except CrawlerError as exc:
+            raise click.ClickException(f"{path}: {exc}") from exc
+        text = render_text(document)
+        if original and timestamp:
+            text = render_with_provenance(
+                archive_provenance(original, kind, timestamp.ljust(14, "0"),
+                                   "https://web.archive.org"), text)
+        if out_dir:
+            (out_dir / (path.stem + ".md")).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Build the demo in this folder and keep it (default: a temporary folder).")
+def demo(keep: Path | None) -> None:
+    """Build a small WARC archive of a made-up policy, serve it with pywb on 127.0.0.1,
+    backfill it into a fresh database and print its history."""
+    try:
+        from crawler.demo import PywbArchive, demo_config, write_warc
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise click.ClickException(f"the demo needs the demo extra: pip install "
+                                   f"'policytrail[demo]' ({exc})") from exc
+
+    with tempfile.TemporaryDirectory(prefix="policytrail-demo-") as tmp:
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        click.echo(f"demo: writing WARC files and a pywb collection in {folder}")
+        warc = write_warc(folder / "larkspur.warc.gz")
+        archive = PywbArchive(folder / "pywb")
+        try:
+            archive.add_warcs(warc)
+            archive.start()
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        with archive:
+            click.echo(f"demo: pywb serves the archive at {archive.url}")
+            config_path = demo_config(folder, archive.url)
+            ctx = click.get_current_context()
+            ctx.obj = Context(config_path)
+            ctx.invoke(backfill, names=())
+            ctx.invoke(history, name="larkspur-privacy", as_json=False)
+        click.echo(f"demo: try `policytrail --config {config_path} history larkspur-privacy "
+                   "--json`" if keep else "demo: done (pass --keep DIR to keep the files)")
+
+
+def main() -> None:
+    cli(prog_name="policytrail")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

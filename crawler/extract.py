@@ -1,0 +1,493 @@
+"""HTML bytes → Document: the main content of a policy page as html2text-style markdown.
+
+Pure: no I/O, no clock. The only module that imports selectolax (the lexbor backend).
+
+Steps: decode (HTTP charset, BOM, <meta charset>, then detection) → parse → drop what is never
+content (scripts, styles, forms' controls, hidden nodes) → drop boilerplate by tag, role and class
+(navigation, headers, footers, sidebars, cookie banners, ads) → pick the main container by where
+the non-link text is → render blocks as html2text would, without line wrapping.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.errors import ExtractionError
+
+# Bump when the output for the same bytes changes: versions re-extracted by a newer extractor are
+# recorded as technical changes, never as policy changes.
+EXTRACTOR_VERSION = 1
+
+NEVER_CONTENT = (
+    "script, style, noscript, template, svg, iframe, object, embed, canvas, button, input, select, "
+    "textarea, option, datalist, link, meta, map, audio, video, source, track, dialog, head"
+)
+BOILERPLATE_TAGS = ("nav", "footer", "aside")
+BOILERPLATE_ROLES = ("navigation", "banner", "contentinfo", "complementary", "search", "menu",
+                     "menubar", "dialog", "alertdialog")
+# Class/id words of boilerplate, after Readability's unlikelyCandidates, plus cookie/consent walls.
+UNLIKELY = re.compile(
+    r"(^|[-_\s])(ad|ads|adv|advert|advertisement|ad-?slot|banner|breadcrumbs?|combx|comment|"
+    r"community|cookie|cookies|consent|gdpr-banner|cc-banner|disqus|footer|header|masthead|menu|"
+    r"navbar|nav|navigation|pagination|pager|popup|modal|related|share|sharing|social|sidebar|"
+    r"skyscraper|sponsor|sponsored|promo|newsletter|subscribe|skip|toolbar|topbar|widget)"
+    r"([-_\s]|$)",
+    re.I,
+)
+MAYBE_CONTENT = re.compile(r"article|body|content|main|column|policy|privacy|terms|legal|text|post|"
+                           r"entry|page", re.I)
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center dd details dialog dir div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li main menu nav ol p "
+    "pre section summary table tbody td tfoot th thead tr ul caption legend".split()
+)
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b\ufeff]+")
+WAYBACK_HREF = re.compile(
+    r"^(?:https?:)?(?://(?:web\.)?archive\.org)?/web/\d{1,14}(?:[a-z]{2}_)?/(?P<url>.+)$", re.I
+)
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of content. kind: heading, para, item, row, rule, pre. `text` is inline markdown.
+
+    `level` is the heading level, or the list depth (1 = top) of an item; `marker` is an item's
+    bullet (`*` or `3.`); `quote` is the blockquote depth.
+    """
+
+    kind: str
+    text: str
+    level: int = 0
+    marker: str = ""
+    quote: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The main content of a page: its title and its blocks."""
+
+    title: str
+    blocks: tuple[Block, ...]
+
+
+def decode_html(body: bytes, content_type: str = "") -> str:
+    """Decode HTML bytes: BOM, HTTP charset, <meta charset>, then UTF-8 or windows-1252."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if body.startswith(bom):
+            return body[len(bom):].decode(encoding, errors="replace")
+    candidates: list[str] = []
+    match = re.search(r"charset\s*=\s*[\"']?([a-zA-Z0-9_.:-]+)", content_type or "", re.I)
+    if match:
+        candidates.append(match.group(1))
+    meta = META_CHARSET.search(body[:8192])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "replace"))
+    for name in candidates:
+        try:
+            encoding = codecs.lookup(name).name
+        except LookupError:
+            continue
+        # Browsers read latin-1 and ascii labels as windows-1252 (WHATWG Encoding).
+        if encoding in ("latin-1", "iso8859-1", "ascii"):
+            encoding = "cp1252"
+        if encoding == "utf-8":
+            try:
+                return body.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # a wrong label; fall through to detection
+        return body.decode(encoding, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for encoding in ("shift_jis", "euc-jp", "gb18030"):
+        try:
+            text = body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if sum(1 for ch in text if ord(ch) > 0x3000) > len(text) / 50:
+            return text
+    return body.decode("cp1252", errors="replace")
+
+
+def _classes(node: LexborNode) -> str:
+    attrs = node.attributes
+    return f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+
+
+def _is_hidden(node: LexborNode) -> bool:
+    attrs = node.attributes
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return bool(style and HIDDEN_STYLE.search(style))
+
+
+def _remove_boilerplate(root: LexborNode, strict: bool) -> None:
+    doomed: list[LexborNode] = []
+    for node in root.traverse():
+        if not node.is_element_node or node.tag in ("html", "body"):
+            continue
+        if _is_hidden(node):
+            doomed.append(node)
+            continue
+        if not strict:
+            continue
+        if node.tag in BOILERPLATE_TAGS or node.attributes.get("role") in BOILERPLATE_ROLES:
+            doomed.append(node)
+            continue
+        if node.tag == "header" and not _inside(node, ("article", "main")):
+            doomed.append(node)
+            continue
+        names = _classes(node)
+        if (node.tag not in ("main", "article", "a") and UNLIKELY.search(names)
+                and not MAYBE_CONTENT.search(names)):
+            doomed.append(node)
+    for node in doomed:
+        if node.parent is not None:
+            node.decompose()
+
+
+def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in tags:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _text_weights(node: LexborNode) -> tuple[int, int]:
+    """(characters of text, characters of link text) under node."""
+    total = len(WS.sub("", node.text(deep=True) or ""))
+    links = sum(len(WS.sub("", a.text(deep=True) or "")) for a in node.css("a"))
+    return total, links
+
+
+def _main_container(body: LexborNode) -> LexborNode:
+    """Descend from body while one child holds nearly all the non-link text."""
+    for selector in ("main", "[role=main]", "article"):
+        found = body.css(selector)
+        if len(found) == 1:
+            total, links = _text_weights(found[0])
+            body_total, body_links = _text_weights(body)
+            if total - links >= 0.6 * (body_total - body_links):
+                return _descend(found[0])
+    return _descend(body)
+
+
+def _descend(node: LexborNode) -> LexborNode:
+    while True:
+        total, links = _text_weights(node)
+        own = total - links
+        if own <= 0:
+            return node
+        best: LexborNode | None = None
+        best_own = 0
+        child = node.child
+        while child is not None:
+            if child.is_element_node:
+                t, li = _text_weights(child)
+                if t - li > best_own:
+                    best, best_own = child, t - li
+            child = child.next
+        if best is None or best_own < 0.9 * own or best.tag in ("ul", "ol", "p", "table", "tr"):
+            return node
+        node = best
+
+
+def original_url(href: str, base_url: str) -> str:
+    """Map a Wayback-rewritten href back to the original URL, then make it absolute."""
+    href = href.strip()
+    match = WAYBACK_HREF.match(href)
+    if match:
+        href = match.group("url")
+        if href.startswith(("http:/", "https:/")) and not href.startswith(("http://", "https://")):
+            href = href.replace(":/", "://", 1)
+    try:
+        return urljoin(base_url, href) if base_url else href
+    except ValueError:
+        return href
+
+
+def readability_title(raw: str) -> str:
+    """The page title as Readability reports it (`_getArticleTitle`, simplified)."""
+    title = WS.sub(" ", raw).strip()
+    if not title:
+        return ""
+    separators = r"[\|\-\\/>»]"
+    hierarchical = bool(re.search(r" [\\/>»] ", title))
+    current = title
+    if re.search(rf" {separators} ", title):
+        current = re.sub(rf"(.*) {separators} .*", r"\1", title)
+        if len(current.split()) < 3:
+            current = re.sub(rf"[^\|\-\\/>»]* {separators} (.*)", r"\1", title)
+    elif ": " in title:
+        after = title[title.rfind(":") + 1:].strip()
+        current = after if len(after.split()) >= 3 else title
+    words = len(current.split())
+    if words <= 4 and (not hierarchical or words != len(re.sub(separators, "", title).split()) - 1):
+        current = title
+    return current.strip()
+
+
+def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
+            select: str | None = None, remove: str | None = None) -> Document:
+    """Extract the main content of an HTML page. Raises ExtractionError for a page with no text."""
+    html = body if isinstance(body, str) else decode_html(body, content_type)
+    if not html.strip():
+        raise ExtractionError("empty body: no HTML to extract")
+    html = html.replace("\x00", "")
+    parser = LexborHTMLParser(html)
+    title_node = parser.css_first("title")
+    title = readability_title(title_node.text(deep=True) if title_node else "")
+    root = parser.body
+    if root is None:
+        raise ExtractionError("no <body> in the page")
+    for node in root.css(NEVER_CONTENT):
+        node.decompose()
+    if remove:
+        for node in root.css(remove):
+            node.decompose()
+    containers: list[LexborNode]
+    if select:
+        containers = root.css(select)
+        if not containers:
+            raise ExtractionError(f"the select selector {select!r} matches nothing on this page")
+    else:
+        strict = LexborHTMLParser(root.html or "").body
+        assert strict is not None
+        _remove_boilerplate(strict, strict=True)
+        main = _main_container(strict)
+        main_total, main_links = _text_weights(main)
+        _remove_boilerplate(root, strict=False)
+        lenient = _main_container(root)
+        len_total, len_links = _text_weights(lenient)
+        # Readability's fallback: if the strict pass lost most of the text, use the lenient one.
+        use_strict = (main_total - main_links) >= 0.3 * (len_total - len_links)
+        containers = [main if use_strict else lenient]
+    walker = _Walker(base_url)
+    for container in containers:
+        walker.walk(container)
+    blocks = walker.finish()
+    return Document(title=title, blocks=tuple(blocks))
+
+
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype in ("text/html", "application/xhtml+xml", "text/plain", ""):
+        head = body[:2048].lstrip().lower()
+        return ctype != "" or head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<"))
+    return False
+
+
+def host_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return unquote(host).removeprefix("www.")
+
+
+INLINE_MARKERS = {"b": "**", "strong": "**", "i": "_", "em": "_"}
+# html2text escapes what would otherwise read as markdown at the start of a text chunk.
+ESCAPE_NUMBER = re.compile(r"^(\s*\d+)\.(?=\s)", re.M)
+ESCAPE_DASH = re.compile(r"^(\s*)([-+])(?=\s)", re.M)
+
+
+def _escape(text: str) -> str:
+    return ESCAPE_DASH.sub(r"\1\\\2", ESCAPE_NUMBER.sub(r"\1\\.", text))
+
+
+def _wrap(marker: str, text: str) -> str:
+    core = text.strip()
+    if not core or core.replace("*", "").replace("_", "").strip() == "":
+        return text if text.isspace() else core
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() else ""
+    return f"{lead}{marker}{core}{marker}{trail}"
+
+
+def _has_block(node: LexborNode) -> bool:
+    return any(n.tag in BLOCK_TAGS for n in node.traverse() if n is not node and n.is_element_node)
+
+
+def _is_data_table(table: LexborNode) -> bool:
+    """A table of data (render as pipe rows), not a layout table (render its cells as blocks)."""
+    if table.css_first("table") is not None:
+        return False
+    for cell in table.css("td, th"):
+        if any(n.tag in ("p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+                         "blockquote", "pre")
+               for n in cell.traverse() if n is not cell and n.is_element_node):
+            return False
+        if len(WS.sub(" ", cell.text(deep=True) or "")) > 300:
+            return False
+    rows = table.css("tr")
+    return len(rows) >= 1 and max((len(r.css("td, th")) for r in rows), default=0) >= 2
+
+
+class _Walker:
+    """Walks DOM nodes and collects blocks the way html2text lays them out."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.blocks: list[Block] = []
+        self.buf: list[str] = []
+        self.kind = "para"
+        self.level = 0
+        self.marker = ""
+        self.quote = 0
+        self.lists: list[list[int | str]] = []  # [type, counter] per open list
+
+    # -- block bookkeeping ------------------------------------------------------------------
+    def flush(self) -> None:
+        text = "".join(self.buf)
+        self.buf = []
+        lines = [WS.sub(" ", line).strip() for line in text.split("\n")]
+        joined = "  \n".join(line for line in lines if line) if "\n" in text else lines[0]
+        joined = joined.strip()
+        if joined and joined.strip("*_ ") or (joined and self.kind == "item"):
+            self.blocks.append(Block(self.kind, joined, self.level, self.marker, self.quote))
+        self.kind, self.level, self.marker = "para", 0, ""
+
+    def start(self, kind: str, level: int = 0, marker: str = "") -> None:
+        self.flush()
+        self.kind, self.level, self.marker = kind, level, marker
+
+    def finish(self) -> list[Block]:
+        self.flush()
+        return self.blocks
+
+    # -- walking --------------------------------------------------------------------------
+    def walk(self, node: LexborNode) -> None:
+        child = node.child
+        while child is not None:
+            self.node(child)
+            child = child.next
+
+    def node(self, node: LexborNode) -> None:
+        tag = node.tag
+        if tag == "-text":
+            self.buf.append(_escape(node.text_content or ""))
+            return
+        if not node.is_element_node:
+            return
+        if tag == "br":
+            self.buf.append("\n")
+        elif tag in HEADINGS:
+            self.start("heading", HEADINGS[tag])
+            self.buf.append(self.inline_children(node, plain=True))
+            self.flush()
+        elif tag in ("ul", "ol", "menu", "dir"):
+            self.flush()
+            self.lists.append([tag, 0])
+            self.walk(node)
+            self.lists.pop()
+            self.flush()
+        elif tag == "li":
+            depth = max(1, len(self.lists))
+            marker = "*"
+            if self.lists and self.lists[-1][0] == "ol":
+                counter = int(self.lists[-1][1]) + 1
+                self.lists[-1][1] = counter
+                marker = f"{counter}."
+            self.start("item", depth, marker)
+            self.walk(node)
+            self.flush()
+        elif tag == "table":
+            if _is_data_table(node):
+                self.flush()
+                for index, row in enumerate(node.css("tr")):
+                    cells = [WS.sub(" ", self.inline_children(c)).strip()
+                             for c in row.css("td, th")]
+                    self.start("row")
+                    self.buf.append(" | ".join(cells))
+                    self.flush()
+                    if index == 0 and row.css_first("th") is not None:
+                        self.start("row")
+                        self.buf.append("---|" * (len(cells) - 1) + "---")
+                        self.flush()
+            else:
+                self.flush()
+                self.walk(node)
+                self.flush()
+        elif tag == "hr":
+            self.start("rule")
+            self.buf.append("* * *")
+            self.flush()
+        elif tag == "pre":
+            self.start("pre")
+            self.buf.append(node.text(deep=True) or "")
+            text = "".join(self.buf)
+            self.buf = []
+            self.blocks.append(Block("pre", text.strip("\n"), 0, "", self.quote))
+            self.kind = "para"
+        elif tag == "blockquote":
+            self.flush()
+            self.quote += 1
+            self.walk(node)
+            self.flush()
+            self.quote -= 1
+        elif tag in BLOCK_TAGS:
+            # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
+            if self.kind == "item" and tag in ("p", "div") and not self.buf:
+                self.walk(node)
+                return
+            self.flush()
+            self.walk(node)
+            self.flush()
+        elif tag == "img":
+            return  # html2text would write ![alt](src); the reference corpus keeps no images
+        elif _has_block(node):
+            self.walk(node)  # an inline element wrapping blocks is only a container
+        else:
+            self.buf.append(self.inline(node))
+
+    def inline_children(self, node: LexborNode, plain: bool = False) -> str:
+        parts: list[str] = []
+        child = node.child
+        while child is not None:
+            if child.tag == "-text":
+                parts.append(child.text_content or "")
+            elif child.is_element_node and child.tag not in ("img",):
+                parts.append(self.inline(child, plain))
+            child = child.next
+        return "".join(parts)
+
+    def inline(self, node: LexborNode, plain: bool = False) -> str:
+        tag = node.tag
+        if tag == "br":
+            return "\n"
+        if tag in BLOCK_TAGS:
+            return " " + self.inline_children(node, plain) + " "
+        inner = self.inline_children(node, plain)
+        if tag == "a":
+            return self.link(node, inner, plain)
+        if tag in INLINE_MARKERS and not plain:
+            return _wrap(INLINE_MARKERS[tag], WS.sub(" ", inner))
+        if tag in ("code", "kbd", "tt", "samp") and not plain and inner.strip():
+            return f"`{inner.strip()}`"
+        return inner
+
+    def link(self, node: LexborNode, inner: str, plain: bool) -> str:
+        text = WS.sub(" ", inner).strip()
+        href = (node.attributes.get("href") or "").strip()
+        if not text:
+            return ""
+        if plain or not href or href.startswith("#") and not self.base_url:
+            return inner
+        if href.lower().startswith(("javascript:", "data:", "vbscript:")):
+            return inner
+        url = original_url(href, self.base_url)
+        lead = " " if inner[:1].isspace() else ""
+        trail = " " if inner[-1:].isspace() else ""
+        if text == url:
+            return f"{lead}<{url}>{trail}"
+        return f"{lead}[{text}]({url.replace(' ', '%20').replace(')', '%29')}){trail}"

@@ -1,0 +1,270 @@
+"""The one place that joins fetch → extract → store for each source.
+
+`backfill` walks a policy's captures in the archive (CDX), settles every capture (fetched, skipped
++ reason, failed + reason), plays back each distinct digest at most once, and records text
+versions. Each capture settles in one transaction, so a kill at any moment leaves a consistent
+database, and the next run picks up the captures still pending or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from crawler.config import ArchiveConfig, Policy
+from crawler.errors import (
+    Blocked,
+    CrawlerError,
+    ExtractionError,
+    FetchError,
+    NoMemento,
+    RedirectLoop,
+)
+from crawler.extract import EXTRACTOR_VERSION, extract, looks_like_html
+from crawler.render import render_text
+from crawler.wayback import (
+    EMPTY_DIGEST,
+    ArchiveEndpoint,
+    Memento,
+    Transport,
+    fetch_memento,
+    search,
+)
+from db import store
+
+log = logging.getLogger(__name__)
+
+HTML_MIMETYPES = ("text/html", "application/xhtml+xml", "text/plain", "unk", "warc/revisit")
+
+
+@dataclass
+class BackfillResult:
+    policy: str
+    captures_found: int = 0
+    captures_new: int = 0
+    fetched: int = 0
+    reused: int = 0
+    skipped: int = 0
+    failed: int = 0
+    versions_before: int = 0
+    versions_after: int = 0
+    playback_requests: int = 0
+    cdx_requests: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def new_versions(self) -> int:
+        return self.versions_after - self.versions_before
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+
+Progress = Callable[[str, BackfillResult], None]
+
+
+def _skip_reason(mimetype: str, status: int | None) -> str | None:
+    """Why a capture needs no playback, from its CDX row alone (None: fetch it)."""
+    if status is not None and status >= 400:
+        return f"HTTP {status} capture"
+    if status is not None and 300 <= status < 400:
+        return None  # a captured redirect: followed at playback
+    if mimetype.split(";")[0].strip().lower() not in HTML_MIMETYPES:
+        return f"not HTML ({mimetype})"
+    return None
+
+
+def _fetch(transport: Transport, endpoint: ArchiveEndpoint, archive: ArchiveConfig,
+           timestamp: str, url: str) -> Memento | CrawlerError:
+    try:
+        return fetch_memento(transport, endpoint, timestamp, url,
+                             max_redirects=archive.max_redirects)
+    except CrawlerError as exc:
+        return exc
+
+
+def backfill(db: Database, transport: Transport, archive: ArchiveConfig, policy: Policy,
+             now: datetime, *, from_ts: str | None = None, to_ts: str | None = None,
+             progress: Progress | None = None) -> BackfillResult:
+    """Record every capture of `policy` and every distinct text it had. Idempotent."""
+    endpoint = ArchiveEndpoint.from_url(archive.url)
+    result = BackfillResult(policy=policy.name)
+    notify = progress or (lambda _event, _result: None)
+    pid = store.upsert_policy(db, policy.name, policy.url, policy.kind, now)
+    run_id = store.start_run(db, "backfill", pid, now)
+    result.versions_before = len(store.history(db, pid))
+    requests_before = dict(transport.requests)
+    try:
+        _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
+        _settle(db, transport, endpoint, archive, policy, pid, now, from_ts, to_ts, result, notify)
+    except CrawlerError as exc:
+        result.errors.append(str(exc))
+        store.finish_run(db, run_id, "failed", result.counts(), now, str(exc))
+        raise
+    finally:
+        result.playback_requests = transport.requests["playback"] - requests_before["playback"]
+        result.cdx_requests = transport.requests["cdx"] - requests_before["cdx"]
+        result.versions_after = len(store.history(db, pid))
+    store.finish_run(db, run_id, "ok" if not result.failed else "partial", result.counts(), now)
+    notify("done", result)
+    return result
+
+
+def _walk_cdx(db: Database, transport: Transport, endpoint: ArchiveEndpoint, policy: Policy,
+              pid: int, now: datetime, from_ts: str | None, to_ts: str | None,
+              result: BackfillResult, notify: Progress) -> None:
+    explicit_range = bool(from_ts or to_ts)
+    start = from_ts or store.cdx_complete_through(db, pid)
+    for page in search(transport, endpoint, policy.url, from_ts=start, to_ts=to_ts):
+        result.captures_found += len(page)
+        result.captures_new += store.add_captures(db, pid, page, now)
+        notify("cdx", result)
+    if not explicit_range:
+        store.set_cdx_complete(db, pid, now)
+
+
+def _settle(db: Database, transport: Transport, endpoint: ArchiveEndpoint, archive: ArchiveConfig,
+            policy: Policy, pid: int, now: datetime, from_ts: str | None, to_ts: str | None,
+            result: BackfillResult, notify: Progress) -> None:
+    to_fetch: list[store.CaptureRow] = []
+    waiting: dict[str, list[store.CaptureRow]] = {}  # digest → captures waiting for its fetch
+    for capture in store.open_captures(db, pid, from_ts, to_ts):
+        mimetype, status = capture.mimetype, capture.status
+        if mimetype == "warc/revisit":
+            original = store.original_capture(db, pid, capture.digest)
+            if original:
+                mimetype, status = original
+        reason = _skip_reason(mimetype, status)
+        if reason:
+            with db.atomic():
+                store.settle_capture(db, capture.id, "skipped", reason, now)
+            result.skipped += 1
+            continue
+        if _reuse(db, pid, capture, now, result):
+            continue
+        if capture.digest and capture.digest != EMPTY_DIGEST:
+            if capture.digest in waiting:
+                waiting[capture.digest].append(capture)
+                continue
+            waiting[capture.digest] = []
+        to_fetch.append(capture)
+    notify("planned", result)
+
+    with ThreadPoolExecutor(max_workers=archive.workers, thread_name_prefix="playback") as pool:
+        in_flight: deque[tuple[store.CaptureRow, Future[Memento | CrawlerError]]] = deque()
+        queue = deque(to_fetch)
+        while queue or in_flight:
+            while queue and len(in_flight) < archive.workers * 2:
+                capture = queue.popleft()
+                in_flight.append((capture, pool.submit(
+                    _fetch, transport, endpoint, archive, capture.timestamp, capture.original)))
+            capture, future = in_flight.popleft()
+            outcome = future.result()
+            _store_outcome(db, policy, pid, capture, outcome, endpoint, now, result)
+            for later in waiting.pop(capture.digest, []):
+                if not _reuse(db, pid, later, now, result):
+                    queue.appendleft(later)  # the first fetch failed: try this capture itself
+                    waiting.setdefault(later.digest, [])
+            notify("fetched", result)
+
+
+def _reuse(db: Database, pid: int, capture: store.CaptureRow, now: datetime,
+           result: BackfillResult) -> bool:
+    """Settle a capture whose digest was fetched before, without playback."""
+    known = store.snapshot_for_digest(db, pid, capture.digest)
+    if known is None:
+        return False
+    snapshot_id, version_id, skip_reason = known
+    with db.atomic():
+        if version_id is None:
+            store.settle_capture(db, capture.id, "skipped", skip_reason, now,
+                                 snapshot_id=snapshot_id)
+        else:
+            text_row = db.execute("SELECT text, title FROM versions WHERE id = ?",
+                                  [version_id]).fetchone()
+            store.record_version(db, pid, text=text_row[0], title=text_row[1],
+                                 timestamp=capture.timestamp, snapshot_id=None,
+                                 extractor_version=EXTRACTOR_VERSION, now=now)
+            store.settle_capture(db, capture.id, "fetched", "same digest as an earlier capture",
+                                 now, snapshot_id=snapshot_id, version_id=version_id)
+    if version_id is None:
+        result.skipped += 1
+    else:
+        result.reused += 1
+    return True
+
+
+def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.CaptureRow,
+                   outcome: Memento | CrawlerError, endpoint: ArchiveEndpoint, now: datetime,
+                   result: BackfillResult) -> None:
+    if isinstance(outcome, CrawlerError):
+        skip = isinstance(outcome, NoMemento | RedirectLoop)
+        state = "skipped" if skip else "failed"
+        if isinstance(outcome, Blocked | FetchError) and not skip:
+            result.errors.append(str(outcome))
+        with db.atomic():
+            store.settle_capture(db, capture.id, state, str(outcome), now)
+        if skip:
+            result.skipped += 1
+        else:
+            result.failed += 1
+            log.warning("capture %s of %s failed: %s", capture.timestamp, policy.name, outcome)
+        return
+
+    memento = outcome
+    redirects = [
+        {"kind": r.kind, "status": r.status, "from_timestamp": r.from_timestamp,
+         "from_url": r.from_url, "to_timestamp": r.to_timestamp, "to_url": r.to_url}
+        for r in memento.redirects
+    ]
+    with db.atomic():
+        blob = store.put_blob(db, memento.body)
+        snapshot_id = store.insert_snapshot(
+            db, pid, source="archive", timestamp=memento.timestamp, url=memento.url,
+            requested_url=capture.original, playback_url=memento.playback_url,
+            status=memento.status, content_type=memento.content_type,
+            digest=capture.digest if not memento.redirects else "", blob_sha256=blob,
+            redirects=redirects, extractor_version=EXTRACTOR_VERSION, now=now,
+        )
+        reason = _memento_problem(memento)
+        text = title = ""
+        if reason is None:
+            try:
+                document = extract(memento.body, content_type=memento.content_type,
+                                   base_url=memento.url, select=policy.select,
+                                   remove=policy.remove)
+                text, title = render_text(document), document.title
+                if not document.blocks:
+                    reason = "no text extracted"
+            except ExtractionError as exc:
+                reason = f"no text: {exc}"
+        if reason is not None:
+            store.settle_capture(db, capture.id, "skipped", reason, now, snapshot_id=snapshot_id)
+            result.skipped += 1
+            return
+        version_id = store.record_version(db, pid, text=text, title=title,
+                                          timestamp=capture.timestamp, snapshot_id=snapshot_id,
+                                          extractor_version=EXTRACTOR_VERSION, now=now)
+        store.link_snapshot_version(db, snapshot_id, version_id)
+        note = (f"redirected to {memento.url} ({memento.timestamp})" if memento.redirects
+                else None)
+        store.settle_capture(db, capture.id, "fetched", note, now, snapshot_id=snapshot_id,
+                             version_id=version_id)
+    result.fetched += 1
+
+
+def _memento_problem(memento: Memento) -> str | None:
+    if memento.status != 200:
+        where = f" at {memento.url}" if memento.redirects else ""
+        return f"HTTP {memento.status} capture{where}"
+    if not memento.body.strip():
+        return "empty body"
+    if not looks_like_html(memento.body, memento.content_type):
+        return f"not HTML ({memento.content_type or 'no content type'})"
+    return None

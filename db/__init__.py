@@ -1,0 +1,1 @@
+"""policytrail's storage: one SQLite file, its migrations, and every SQL statement."""

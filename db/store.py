@@ -1,0 +1,308 @@
+"""Every read and write of the database. Functions take a sqlite_utils Database.
+
+Times are ISO-8601 UTC text; Wayback's 14-digit timestamps are kept in their own columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import zstandard
+from sqlite_utils import Database
+
+from db import migrations
+
+ZSTD_LEVEL = 10
+EMPTY_DIGEST = "3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
+
+
+def connect(path: str | Path) -> Database:
+    """Open (and migrate) the database file, in WAL mode so readers never block the writer."""
+    # Driver autocommit: every write is either one statement or inside an explicit db.atomic().
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    db = Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=30000")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrations.apply(db)
+    return db
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ts_iso(timestamp: str) -> str:
+    """A 14-digit Wayback timestamp as ISO-8601 (month or day 00 read as 01)."""
+    t = timestamp.ljust(14, "0")
+    month = t[4:6] if t[4:6] != "00" else "01"
+    day = t[6:8] if t[6:8] != "00" else "01"
+    return f"{t[0:4]}-{month}-{day}T{t[8:10]}:{t[10:12]}:{t[12:14]}Z"
+
+
+# -- policies ---------------------------------------------------------------------------------
+
+def upsert_policy(db: Database, name: str, url: str, kind: str, now: datetime) -> int:
+    row = db.execute("SELECT id, url, kind FROM policies WHERE name = ?", [name]).fetchone()
+    if row:
+        if (row[1], row[2]) != (url, kind):
+            db.execute("UPDATE policies SET url = ?, kind = ? WHERE id = ?", [url, kind, row[0]])
+        return int(row[0])
+    with db.atomic():
+        cursor = db.execute(
+            "INSERT INTO policies (name, url, kind, created_at) VALUES (?, ?, ?, ?)",
+            [name, url, kind, iso(now)],
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def policy_id(db: Database, name: str) -> int | None:
+    row = db.execute("SELECT id FROM policies WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else None
+
+
+def cdx_complete_through(db: Database, pid: int) -> str | None:
+    row = db.execute("SELECT cdx_complete_through FROM policy_state WHERE policy_id = ?",
+                     [pid]).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def set_cdx_complete(db: Database, pid: int, now: datetime) -> None:
+    """Remember the newest capture seen by a completed CDX walk: the next walk starts there."""
+    newest = db.execute("SELECT max(timestamp) FROM captures WHERE policy_id = ?",
+                        [pid]).fetchone()[0]
+    if newest is None:
+        return
+    with db.atomic():
+        db.execute(
+            "INSERT INTO policy_state (policy_id, cdx_complete_through, cdx_completed_at) "
+            "VALUES (?, ?, ?) ON CONFLICT(policy_id) DO UPDATE SET "
+            "cdx_complete_through = excluded.cdx_complete_through, "
+            "cdx_completed_at = excluded.cdx_completed_at",
+            [pid, newest, iso(now)],
+        )
+
+
+# -- captures ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CaptureRow:
+    id: int
+    timestamp: str
+    original: str
+    mimetype: str
+    status: int | None
+    digest: str
+    state: str
+    attempts: int
+
+
+def add_captures(db: Database, pid: int, captures: Iterable[Any], now: datetime) -> int:
+    """Record CDX rows as pending captures; rows seen before are ignored. Returns rows added."""
+    rows = [
+        (pid, c.timestamp, c.original, c.urlkey, c.mimetype, c.status, c.digest, c.length,
+         iso(now))
+        for c in captures
+    ]
+    with db.atomic():
+        before = db.execute("SELECT count(*) FROM captures WHERE policy_id = ?", [pid]).fetchone()[0]
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO captures (policy_id, timestamp, original, urlkey, mimetype, "
+            "status, digest, length, state, attempts, seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+            rows,
+        )
+        after = db.execute("SELECT count(*) FROM captures WHERE policy_id = ?", [pid]).fetchone()[0]
+    return int(after - before)
+
+
+def open_captures(db: Database, pid: int, from_ts: str | None = None,
+                  to_ts: str | None = None) -> list[CaptureRow]:
+    """Captures still to settle (pending, or failed earlier), oldest first."""
+    sql = ("SELECT id, timestamp, original, mimetype, status, digest, state, attempts "
+           "FROM captures WHERE policy_id = ? AND state IN ('pending', 'failed')")
+    params: list[Any] = [pid]
+    if from_ts:
+        sql += " AND timestamp >= ?"
+        params.append(from_ts.ljust(14, "0"))
+    if to_ts:
+        sql += " AND timestamp <= ?"
+        params.append(to_ts.ljust(14, "9"))
+    sql += " ORDER BY timestamp, id"
+    return [CaptureRow(*row) for row in db.execute(sql, params).fetchall()]
+
+
+def original_capture(db: Database, pid: int, digest: str) -> tuple[str, int | None] | None:
+    """(mimetype, status) of a non-revisit capture with this digest, for resolving revisits."""
+    row = db.execute(
+        "SELECT mimetype, status FROM captures WHERE policy_id = ? AND digest = ? "
+        "AND mimetype != 'warc/revisit' ORDER BY timestamp LIMIT 1",
+        [pid, digest],
+    ).fetchone()
+    return (str(row[0]), row[1]) if row else None
+
+
+def settle_capture(db: Database, capture_id: int, state: str, reason: str | None, now: datetime,
+                   *, snapshot_id: int | None = None, version_id: int | None = None) -> None:
+    db.execute(
+        "UPDATE captures SET state = ?, reason = ?, snapshot_id = ?, version_id = ?, "
+        "attempts = attempts + ?, updated_at = ? WHERE id = ?",
+        [state, reason, snapshot_id, version_id, 1 if state in ("failed", "fetched") else 0,
+         iso(now), capture_id],
+    )
+
+
+def snapshot_for_digest(db: Database, pid: int, digest: str) -> tuple[int, int | None,
+                                                                      str | None] | None:
+    """(snapshot id, version id, skip reason) of a body already fetched with this digest."""
+    if not digest or digest == EMPTY_DIGEST:
+        return None
+    row = db.execute(
+        "SELECT s.id, s.version_id, c.state, c.reason FROM snapshots s "
+        "LEFT JOIN captures c ON c.snapshot_id = s.id "
+        "WHERE s.policy_id = ? AND s.digest = ? ORDER BY s.id LIMIT 1",
+        [pid, digest],
+    ).fetchone()
+    if not row:
+        return None
+    reason = None if row[1] is not None else (row[3] or "no text")
+    return int(row[0]), row[1], reason
+
+
+# -- blobs and snapshots ----------------------------------------------------------------------
+
+def put_blob(db: Database, body: bytes) -> str:
+    """Store a body content-addressed and zstd-compressed; returns its sha256."""
+    sha = hashlib.sha256(body).hexdigest()
+    exists = db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", [sha]).fetchone()
+    if not exists:
+        data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)
+        db.execute("INSERT INTO blobs (sha256, size, compression, data) VALUES (?, ?, 'zstd', ?)",
+                   [sha, len(body), data])
+    return sha
+
+
+def get_blob(db: Database, sha: str) -> bytes:
+    row = db.execute("SELECT compression, data FROM blobs WHERE sha256 = ?", [sha]).fetchone()
+    if row is None:
+        raise LookupError(f"no blob {sha}")
+    data = bytes(row[1])
+    return zstandard.ZstdDecompressor().decompress(data) if row[0] == "zstd" else data
+
+
+def insert_snapshot(db: Database, pid: int, *, source: str, timestamp: str, url: str,
+                    requested_url: str, playback_url: str, status: int, content_type: str,
+                    digest: str, blob_sha256: str, redirects: list[dict[str, Any]],
+                    extractor_version: int, now: datetime) -> int:
+    cursor = db.execute(
+        "INSERT INTO snapshots (policy_id, source, timestamp, url, requested_url, playback_url, "
+        "status, content_type, digest, blob_sha256, redirects, extractor_version, fetched_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [pid, source, timestamp, url, requested_url, playback_url, status, content_type, digest,
+         blob_sha256, json.dumps(redirects) if redirects else None, extractor_version, iso(now)],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def link_snapshot_version(db: Database, snapshot_id: int, version_id: int | None) -> None:
+    db.execute("UPDATE snapshots SET version_id = ? WHERE id = ?", [version_id, snapshot_id])
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_version(db: Database, pid: int, *, text: str, title: str, timestamp: str,
+                   snapshot_id: int | None, extractor_version: int, now: datetime) -> int:
+    """Count one more capture showing `text`: a new version, or first/last seen widened."""
+    sha = text_sha256(text)
+    row = db.execute(
+        "SELECT id, first_timestamp, last_timestamp FROM versions "
+        "WHERE policy_id = ? AND text_sha256 = ?", [pid, sha],
+    ).fetchone()
+    if row is None:
+        cursor = db.execute(
+            "INSERT INTO versions (policy_id, text_sha256, title, text, words, first_seen, "
+            "last_seen, first_timestamp, last_timestamp, captures, first_snapshot_id, "
+            "extractor_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            [pid, sha, title, text, len(text.split()), ts_iso(timestamp), ts_iso(timestamp),
+             timestamp, timestamp, snapshot_id, extractor_version, iso(now)],
+        )
+        return int(cursor.lastrowid or 0)
+    vid, first, last = int(row[0]), str(row[1]), str(row[2])
+    first, last = min(first, timestamp), max(last, timestamp)
+    db.execute(
+        "UPDATE versions SET captures = captures + 1, first_timestamp = ?, last_timestamp = ?, "
+        "first_seen = ?, last_seen = ?, first_snapshot_id = CASE WHEN ? < first_timestamp "
+        "THEN ? ELSE first_snapshot_id END WHERE id = ?",
+        [first, last, ts_iso(first), ts_iso(last), timestamp, snapshot_id, vid],
+    )
+    return vid
+
+
+def history(db: Database, pid: int) -> list[dict[str, Any]]:
+    """The versions of a policy, oldest first, numbered from 1."""
+    rows = db.execute(
+        "SELECT id, first_seen, last_seen, first_timestamp, last_timestamp, captures, words, "
+        "title, text_sha256 FROM versions WHERE policy_id = ? ORDER BY first_timestamp, id",
+        [pid],
+    ).fetchall()
+    return [
+        {"number": i, "id": r[0], "first_seen": r[1], "last_seen": r[2],
+         "first_timestamp": r[3], "last_timestamp": r[4], "snapshots": r[5], "words": r[6],
+         "title": r[7], "text_sha256": r[8]}
+        for i, r in enumerate(rows, start=1)
+    ]
+
+
+def version_text(db: Database, version_id: int) -> str:
+    row = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()
+    if row is None:
+        raise LookupError(f"no version {version_id}")
+    return str(row[0])
+
+
+def capture_counts(db: Database, pid: int) -> dict[str, int]:
+    rows = db.execute("SELECT state, count(*) FROM captures WHERE policy_id = ? GROUP BY state",
+                      [pid]).fetchall()
+    return {str(state): int(n) for state, n in rows}
+
+
+def table_counts(db: Database) -> dict[str, int]:
+    return {name: int(db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0])  # noqa: S608
+            for name in ("policies", "captures", "blobs", "snapshots", "versions", "runs")}
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+def start_run(db: Database, kind: str, pid: int | None, now: datetime) -> int:
+    with db.atomic():
+        cursor = db.execute(
+            "INSERT INTO runs (kind, policy_id, started_at, status) VALUES (?, ?, ?, 'running')",
+            [kind, pid, iso(now)],
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def finish_run(db: Database, run_id: int, status: str, counts: dict[str, int], now: datetime,
+               error: str | None = None) -> None:
+    with db.atomic():
+        db.execute("UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
+                   [iso(now), status, json.dumps(counts), error, run_id])
+
+
+def rows(db: Database, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+    cursor = db.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    for row in cursor.fetchall():
+        yield dict(zip(names, row, strict=True))
