@@ -194,6 +194,7 @@ def write_warc(path: Path, timeline: list[FixtureCapture] | None = None) -> Path
                     refers_to_date=_warc_date(cap.target), http_headers=headers,
                     warc_headers_dict={"WARC-Date": date})
                 writer.write_record(record)
+                record.raw_stream.close()  # warcio buffers into a temp file it never closes
                 continue
             if cap.kind == "page":
                 status, ctype, body = "200 OK", "text/html; charset=utf-8", policy_html(
@@ -217,6 +218,7 @@ def write_warc(path: Path, timeline: list[FixtureCapture] | None = None) -> Path
                                                http_headers=headers,
                                                warc_headers_dict={"WARC-Date": date})
             writer.write_record(record)
+            record.raw_stream.close()
     return path
 
 
@@ -265,11 +267,11 @@ class PywbArchive:
 
     def start(self, timeout: float = 30.0) -> PywbArchive:
         self.port = free_port()
-        log_file = (self.root / "pywb.log").open("wb")
         env = dict(os.environ, PYTHONWARNINGS="ignore")
-        self.process = subprocess.Popen(
-            [_tool("wayback"), "-b", "127.0.0.1", "-p", str(self.port)],
-            cwd=self.root, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+        with (self.root / "pywb.log").open("wb") as log_file:
+            self.process = subprocess.Popen(
+                [_tool("wayback"), "-b", "127.0.0.1", "-p", str(self.port)],
+                cwd=self.root, stdout=log_file, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
