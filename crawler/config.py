@@ -23,6 +23,7 @@ IA_PLAYBACK_LIMIT_PER_SECOND = 10
 DEFAULT_CDX_PER_MINUTE = 24
 DEFAULT_PLAYBACK_PER_SECOND = 8
 DEFAULT_WORKERS = 4
+DEFAULT_ARCHIVE_URL = "https://web.archive.org"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_USER_AGENT = "policytrail/0.1 (+https://github.com/policytrail/policytrail)"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -41,7 +42,7 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveConfig:
-    url: str = "https://web.archive.org"
+    url: str = DEFAULT_ARCHIVE_URL
     cdx_per_minute: float = DEFAULT_CDX_PER_MINUTE
     playback_per_second: float = DEFAULT_PLAYBACK_PER_SECOND
     workers: int = DEFAULT_WORKERS
@@ -177,7 +178,7 @@ def load_config(path: str | Path) -> Config:
         {"url", "cdx_per_minute", "playback_per_second", "workers", "timeout", "retries",
          "max_redirects"},
     )
-    archive_url = _check_url(path, "archive.url", a.get("url", ArchiveConfig.url)).rstrip("/")
+    archive_url = _check_url(path, "archive.url", a.get("url", DEFAULT_ARCHIVE_URL)).rstrip("/")
     archive = ArchiveConfig(
         url=archive_url,
         cdx_per_minute=_number(path, "archive.cdx_per_minute",
@@ -263,10 +264,11 @@ def add_policy(path: str | Path, url: str, name: str | None = None, kind: str | 
             f"--name {name!r} is not valid; use lowercase letters, digits, '.', '_' and '-'"
         )
     for policy in config.policies:
-        if policy.name == name:
-            raise ConfigError(f"{path}: a policy named {name!r} exists already; pass --name")
         if policy.url == url:
             raise ConfigError(f"{path}: {url} is tracked already as {policy.name!r}")
+    for policy in config.policies:
+        if policy.name == name:
+            raise ConfigError(f"{path}: a policy named {name!r} exists already; pass --name")
     text = path.read_text(encoding="utf-8")
     block = (
         f"\n[[policy]]\nname = {json.dumps(name)}\nurl = {json.dumps(url)}\n"

@@ -1,0 +1,83 @@
+"""A real `policytrail backfill` process killed with SIGKILL at seeded random moments, restarted
+each time, ends with the same database as an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from crawler.demo import PywbArchive
+from tests.conftest import write_config
+
+# Slow playback so that a run lasts a few seconds and kills land in the middle of it.
+SLOW = "workers = 2\n"
+
+
+def _config(folder: Path, archive: PywbArchive) -> Path:
+    path = write_config(folder, archive.url, extra=SLOW)
+    text = path.read_text().replace("playback_per_second = 1000", "playback_per_second = 3")
+    path.write_text(text)
+    return path
+
+
+def _command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "crawler.cli", "--config", str(config), "backfill"]
+
+
+def _state(db_path: Path) -> dict[str, object]:
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return {
+            "captures": conn.execute(
+                "SELECT c.timestamp, c.original, c.digest, c.state, c.reason, v.text_sha256 "
+                "FROM captures c LEFT JOIN versions v ON v.id = c.version_id "
+                "ORDER BY c.timestamp, c.original").fetchall(),
+            "versions": conn.execute(
+                "SELECT text_sha256, first_timestamp, last_timestamp, captures, words "
+                "FROM versions ORDER BY first_timestamp").fetchall(),
+            "snapshots": conn.execute(
+                "SELECT timestamp, url, status, blob_sha256 FROM snapshots "
+                "ORDER BY timestamp, url").fetchall(),
+            "blobs": conn.execute("SELECT sha256, size FROM blobs ORDER BY sha256").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def test_sigkill_at_random_moments_then_resume_equals_one_run(
+        tmp_path: Path, pywb_archive: PywbArchive) -> None:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    reference = _config(tmp_path / "reference", pywb_archive)
+    started = time.monotonic()
+    subprocess.run(_command(reference), check=True, env=env, capture_output=True, timeout=120)
+    full_run = time.monotonic() - started
+    expected = _state(reference.parent / "test.db")
+
+    config = _config(tmp_path / "killed", pywb_archive)
+    rng = random.Random(20261122)
+    kills = 0
+    for _ in range(20):
+        process = subprocess.Popen(_command(config), env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, max(0.4, full_run / 3)))
+        if process.poll() is not None:
+            break  # it finished on its own: the rest is the resumed run below
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        kills += 1
+    assert kills >= 3, "the run finished before most kills: slow it down"
+    finished = subprocess.run(_command(config), env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert _state(config.parent / "test.db") == expected
+    # And once more: nothing to do.
+    again = subprocess.run(_command(config), env=env, capture_output=True, text=True, timeout=120)
+    assert "0 playback requests" in again.stdout
+    assert _state(config.parent / "test.db") == expected
