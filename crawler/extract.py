@@ -68,6 +68,7 @@ class Block:
     level: int = 0
     marker: str = ""
     quote: int = 0
+    start: bool = False  # the first item of a top-level list, or the first row of a table
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +297,7 @@ def host_of(url: str) -> str:
 
 
 INLINE_MARKERS = {"b": "**", "strong": "**", "i": "_", "em": "_"}
+BR = "\x01"  # a <br> in the buffer; source newlines are only whitespace
 # html2text escapes what would otherwise read as markdown at the start of a text chunk.
 ESCAPE_NUMBER = re.compile(r"^(\s*\d+)\.(?=\s)", re.M)
 ESCAPE_DASH = re.compile(r"^(\s*)([-+])(?=\s)", re.M)
@@ -320,7 +322,7 @@ def _has_block(node: LexborNode) -> bool:
 
 def _is_data_table(table: LexborNode) -> bool:
     """A table of data (render as pipe rows), not a layout table (render its cells as blocks)."""
-    if table.css_first("table") is not None:
+    if len(table.css("table")) > 1:  # css() matches the node itself too
         return False
     for cell in table.css("td, th"):
         if any(n.tag in ("p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table",
@@ -345,16 +347,20 @@ class _Walker:
         self.marker = ""
         self.quote = 0
         self.lists: list[list[int | str]] = []  # [type, counter] per open list
+        self.start_next = False
 
     # -- block bookkeeping ------------------------------------------------------------------
     def flush(self) -> None:
         text = "".join(self.buf)
         self.buf = []
-        lines = [WS.sub(" ", line).strip() for line in text.split("\n")]
-        joined = "  \n".join(line for line in lines if line) if "\n" in text else lines[0]
-        joined = joined.strip()
+        lines = [WS.sub(" ", line).strip() for line in text.split(BR)]
+        joined = "  \n".join(line for line in lines if line)
         if joined and joined.strip("*_ ") or (joined and self.kind == "item"):
-            self.blocks.append(Block(self.kind, joined, self.level, self.marker, self.quote))
+            start = self.start_next and self.kind in ("item", "row")
+            if start or self.kind in ("item", "row"):
+                self.start_next = False
+            self.blocks.append(Block(self.kind, joined, self.level, self.marker, self.quote,
+                                     start))
         self.kind, self.level, self.marker = "para", 0, ""
 
     def start(self, kind: str, level: int = 0, marker: str = "") -> None:
@@ -380,13 +386,15 @@ class _Walker:
         if not node.is_element_node:
             return
         if tag == "br":
-            self.buf.append("\n")
+            self.buf.append(BR)
         elif tag in HEADINGS:
             self.start("heading", HEADINGS[tag])
             self.buf.append(self.inline_children(node, plain=True))
             self.flush()
         elif tag in ("ul", "ol", "menu", "dir"):
             self.flush()
+            if not self.lists:
+                self.start_next = True
             self.lists.append([tag, 0])
             self.walk(node)
             self.lists.pop()
@@ -404,6 +412,7 @@ class _Walker:
         elif tag == "table":
             if _is_data_table(node):
                 self.flush()
+                self.start_next = True
                 for index, row in enumerate(node.css("tr")):
                     cells = [WS.sub(" ", self.inline_children(c)).strip()
                              for c in row.css("td, th")]
@@ -455,7 +464,7 @@ class _Walker:
         child = node.child
         while child is not None:
             if child.tag == "-text":
-                parts.append(child.text_content or "")
+                parts.append(_escape(child.text_content or ""))
             elif child.is_element_node and child.tag not in ("img",):
                 parts.append(self.inline(child, plain))
             child = child.next
@@ -464,7 +473,7 @@ class _Walker:
     def inline(self, node: LexborNode, plain: bool = False) -> str:
         tag = node.tag
         if tag == "br":
-            return "\n"
+            return BR
         if tag in BLOCK_TAGS:
             return " " + self.inline_children(node, plain) + " "
         inner = self.inline_children(node, plain)

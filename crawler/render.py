@@ -33,7 +33,8 @@ def render_blocks(blocks: tuple[Block, ...] | list[Block]) -> str:
         if block.quote:
             line = "\n".join("> " * block.quote + x for x in line.split("\n"))
         if previous is not None:
-            tight = (block.kind == previous.kind and block.kind in ("item", "row"))
+            tight = (block.kind == previous.kind and block.kind in ("item", "row")
+                     and not block.start)
             out.append("\n" if tight else "\n\n")
         out.append(line)
         previous = block

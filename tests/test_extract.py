@@ -1,0 +1,141 @@
+"""Extraction and rendering on named HTML → text pairs, in html2text's format."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.errors import ExtractionError
+from crawler.extract import decode_html, extract, original_url, readability_title
+from crawler.render import archive_provenance, live_provenance, render_text
+
+
+def text_of(html: str | bytes, **kwargs: str) -> str:
+    return render_text(extract(html, **kwargs))
+
+
+def body(inner: str, title: str = "") -> str:
+    return f"<html><head><title>{title}</title></head><body>{inner}</body></html>"
+
+
+CASES = {
+    "headings_and_paragraphs": (
+        "<h2>Cookies</h2><p>We use  cookies.\n Really.</p><h3>Opt out</h3><p>Say no.</p>",
+        "## Cookies\n\nWe use cookies. Really.\n\n### Opt out\n\nSay no.\n"),
+    "bold_italic_spacing": (
+        "<p>We <b>never</b> sell<strong> data </strong>and <em>rarely</em> share.</p>",
+        "We **never** sell **data** and _rarely_ share.\n"),
+    "nested_lists": (
+        "<ul><li>name</li><li>contact<ul><li>e-mail</li><li>phone</li></ul></li></ul>"
+        "<ol><li>first</li><li>second</li></ol>",
+        "  * name\n  * contact\n    * e-mail\n    * phone\n\n  1. first\n  2. second\n"),
+    "wayback_links_map_back": (
+        '<p>See <a href="/web/20180905001402/https://www.staah.com/cookies.htm">cookies</a> '
+        'and <a href="https://web.archive.org/web/2018im_/http://x.example/a">x</a>.</p>',
+        "See [cookies](https://www.staah.com/cookies.htm) and [x](http://x.example/a).\n"),
+    "relative_links_and_autolinks": (
+        '<p><a href="/terms">Terms</a> <a href="http://a.example/">http://a.example/</a></p>',
+        "[Terms](https://www.example.com/terms) <http://a.example/>\n"),
+    "empty_and_script_links_dropped": (
+        '<p><a href="/x"><img src="a.png"></a>Hi <a href="javascript:alert(1)">there</a></p>',
+        "Hi there\n"),
+    "number_escape": (
+        "<p>1. Information. We collect it.</p><p><b>2. Choice</b></p>",
+        "1\\. Information. We collect it.\n\n**2\\. Choice**\n"),
+    "br_is_a_line_break": (
+        "<p>Larkspur Labs<br>1 Main St<br/>Springfield</p>",
+        "Larkspur Labs  \n1 Main St  \nSpringfield\n"),
+    "entities_decoded": (
+        "<p>AT&amp;T&nbsp;&amp; &ldquo;partners&rdquo; &copy;</p>",
+        "AT&T & \u201cpartners\u201d \u00a9\n"),
+    "data_table": (
+        "<table><tr><th>Cookie</th><th>Purpose</th></tr><tr><td>sid</td><td>session</td></tr>"
+        "</table>",
+        "Cookie | Purpose\n---|---\nsid | session\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_named_pairs(name: str) -> None:
+    html, expected = CASES[name]
+    assert text_of(body(html), base_url="https://www.example.com/legal/privacy") == expected
+
+
+def test_boilerplate_is_dropped_and_policy_kept() -> None:
+    html = body(
+        "<div id='cookie-notice'><p>We use cookies. OK?</p></div>"
+        "<header><a href='/'>Acme</a><nav><a href='/a'>A</a><a href='/b'>B</a></nav></header>"
+        "<div class='sidebar'><p>Latest posts</p></div>"
+        "<div class='content'><h1>Privacy</h1><p>" + "We respect your privacy. " * 20 + "</p>"
+        "<p>Contact us at privacy@acme.example.</p></div>"
+        "<footer><p>Copyright 2020 Acme</p></footer>", title="Privacy | Acme")
+    text = text_of(html)
+    assert text.startswith("# Privacy | Acme\n\n# Privacy\n\nWe respect your privacy.")
+    for leak in ("cookies. OK", "Latest posts", "Copyright", "](/a)"):
+        assert leak not in text
+
+
+def test_policy_in_one_big_form_and_layout_tables_is_kept() -> None:
+    html = body("<form action='/x'><table><tr><td><a href='/'>Home</a></td></tr><tr><td>"
+                "<h2>Terms</h2><p>" + "These terms apply to you. " * 10 + "</p>"
+                "<p>Second paragraph of the terms.</p></td></tr></table>"
+                "<input type='hidden' name='__VIEWSTATE' value='abc'></form>")
+    text = text_of(html)
+    assert "## Terms" in text and "Second paragraph of the terms." in text
+    assert "__VIEWSTATE" not in text and "abc" not in text
+
+
+def test_select_and_remove_selectors() -> None:
+    html = body("<div id='a'><p>Keep me.</p><p class='ad'>Drop me.</p></div><div><p>Other.</p>"
+                "</div>")
+    assert text_of(html, select="#a", remove=".ad") == "Keep me.\n"
+    with pytest.raises(ExtractionError, match="matches nothing"):
+        extract(html, select="#missing")
+
+
+@pytest.mark.parametrize(("raw", "content_type", "expected"), [
+    ("café".encode("cp1252"), "text/html; charset=iso-8859-1", "café"),
+    ("café".encode("cp1252"), "", "café"),
+    (b'<meta charset="windows-1252">' + "caf\u00e9 \u2019".encode("cp1252"), "", "café \u2019"),
+    (b"\xef\xbb\xbf" + "café".encode(), "text/html; charset=latin-1", "café"),
+    ("プライバシー".encode("shift_jis"), "", "プライバシー"),
+    (b"ok \xff\xfe\xfa bytes", "text/html; charset=utf-8", "ok"),
+])
+def test_encodings(raw: bytes, content_type: str, expected: str) -> None:
+    assert expected in decode_html(raw, content_type)
+
+
+def test_empty_body_is_a_typed_error() -> None:
+    with pytest.raises(ExtractionError):
+        extract(b"   ")
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Privacy Policy | XenForo", "Privacy Policy | XenForo"),
+    ("Privacy Policy - STAAH", "Privacy Policy - STAAH"),
+    ("Our Detailed Privacy Policy Statement | Big Company Name Inc", "Our Detailed Privacy Policy "
+     "Statement"),
+])
+def test_title_as_readability_reports_it(title: str, expected: str) -> None:
+    assert readability_title(title) == expected
+
+
+def test_provenance_line_matches_the_corpus() -> None:
+    line = archive_provenance("https://www.staah.com/privacy-policy.htm", "privacy",
+                              "20180905001402", "https://web.archive.org")
+    assert line == (
+        "> *The following text is extracted and transformed from the staah.com privacy policy "
+        "that was archived on 2018-09-05. Please check the [original snapshot on the Wayback "
+        "Machine](https://web.archive.org/web/20180905001402id_/https%3A//www.staah.com/"
+        "privacy-policy.htm) for the most accurate reproduction.*")
+    from datetime import UTC, datetime
+    live = live_provenance("https://www.example.com/terms", "terms", datetime(2026, 1, 2,
+                                                                                 tzinfo=UTC))
+    assert "example.com terms of service that was fetched live on 2026-01-02" in live
+
+
+def test_original_url_from_wayback_forms() -> None:
+    base = "https://example.com/p"
+    assert original_url("/web/20180101000000/http://a.example/x", base) == "http://a.example/x"
+    assert original_url("//web.archive.org/web/2018id_/https://a.example/", base) == \
+        "https://a.example/"
+    assert original_url("../terms", "https://example.com/legal/p") == "https://example.com/terms"
