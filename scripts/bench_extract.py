@@ -1,0 +1,141 @@
+"""Score policytrail's extractor beside trafilatura, readability-lxml + html2text and plain
+html2text, in one run, on the reference corpus (`policies/`) and the OTA English pages.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python scripts/bench_extract.py
+
+Prints a markdown table: token F1 (bag of words; markdown syntax and provenance line removed:
+mean, median, 10th percentile), heading recall (gold heading lines found as heading lines), and
+ms per page (median, one core). Reads only ../shared/corpus; touches no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crawler.errors import ExtractionError  # noqa: E402
+from crawler.extract import decode_html, extract  # noqa: E402
+from crawler.render import render_text  # noqa: E402
+from scripts.extract_corpus import (  # noqa: E402
+    Page,
+    heading_recall,
+    ota_pages,
+    reference_pages,
+    token_f1,
+)
+
+Extractor = Callable[[Page], str]
+
+
+def ours(page: Page, selectors: bool = False) -> str:
+    parts = []
+    for html in page.html:
+        select = remove = None
+        if selectors and page.select != ["<range>"]:
+            select = ", ".join(page.select) or None
+            remove = ", ".join(page.remove) or None
+        try:
+            parts.append(render_text(extract(html, base_url=page.url, select=select,
+                                             remove=remove)))
+        except ExtractionError:
+            parts.append("")
+    return "\n\n".join(parts)
+
+
+def peers() -> dict[str, Extractor]:
+    found: dict[str, Extractor] = {}
+    try:
+        import html2text
+
+        def h2t(html: str) -> str:
+            h = html2text.HTML2Text()
+            h.body_width = 0
+            return str(h.handle(html))
+
+        found["html2text, whole page"] = lambda p: "\n\n".join(
+            h2t(decode_html(h)) for h in p.html)
+        try:
+            from readability import Document
+
+            found["readability-lxml + html2text"] = lambda p: "\n\n".join(
+                h2t(Document(decode_html(h)).summary()) for h in p.html)
+        except ImportError:
+            print("readability-lxml not installed: pip install -e '.[bench]'", file=sys.stderr)
+    except ImportError:
+        print("html2text not installed: pip install -e '.[bench]'", file=sys.stderr)
+    try:
+        import trafilatura
+
+        found["trafilatura"] = lambda p: "\n\n".join(
+            trafilatura.extract(decode_html(h), output_format="markdown",
+                                include_formatting=True) or "" for h in p.html)
+    except ImportError:
+        print("trafilatura not installed: pip install -e '.[bench]'", file=sys.stderr)
+    return found
+
+
+def run(pages: list[Page], name: str, extractor: Extractor, setext: bool) -> dict[str, float]:
+    f1s, recalls, times = [], [], []
+    for page in pages:
+        start = time.process_time()
+        try:
+            text = extractor(page)
+        except Exception as exc:  # a peer crashing on a page scores 0 there
+            print(f"  {name} failed on {page.name}: {exc!r}", file=sys.stderr)
+            text = ""
+        times.append((time.process_time() - start) * 1000)
+        f1s.append(token_f1(text, page.gold))
+        recall = heading_recall(text, page.gold, setext_gold=setext)
+        if recall is not None:
+            recalls.append(recall)
+    f1s.sort()
+    return {
+        "pages": len(pages),
+        "f1_mean": statistics.fmean(f1s),
+        "f1_median": statistics.median(f1s),
+        "f1_p10": f1s[max(0, int(len(f1s) * 0.1) - 1)] if len(f1s) >= 10 else f1s[0],
+        "heading_recall": statistics.fmean(recalls) if recalls else float("nan"),
+        "ms_median": statistics.median(times),
+        "ms_mean": statistics.fmean(times),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worst", type=int, default=0, help="list our N worst pages per corpus")
+    parser.add_argument("--only-ours", action="store_true", help="skip the peers")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    corpora = [("policies (reference format)", list(reference_pages()), False),
+               ("OTA English, automatic", list(ota_pages()), True)]
+    extractors: dict[str, Extractor] = {"policytrail": ours}
+    if not args.only_ours:
+        extractors.update(peers())
+    print("| corpus | extractor | pages | F1 mean | F1 median | F1 10th pct | heading recall "
+          "| ms/page median |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for corpus, pages, setext in corpora:
+        rows = [(name, run(pages, name, fn, setext)) for name, fn in extractors.items()]
+        if corpus.startswith("OTA"):
+            declared = [p for p in pages if p.select and p.select != ["<range>"]]
+            rows.append((f"policytrail + declared selectors ({len(declared)} pages)",
+                         run(declared, "sel", lambda p: ours(p, selectors=True), setext)))
+        for name, r in rows:
+            print(f"| {corpus} | {name} | {r['pages']:.0f} | {r['f1_mean']:.3f} | "
+                  f"{r['f1_median']:.3f} | {r['f1_p10']:.3f} | {r['heading_recall']:.3f} | "
+                  f"{r['ms_median']:.1f} |")
+        if args.worst:
+            scored = sorted((token_f1(ours(p), p.gold), p.name) for p in pages)
+            for f1, name in scored[: args.worst]:
+                print(f"    worst: {f1:.3f} {name}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
