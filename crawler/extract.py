@@ -120,41 +120,57 @@ def decode_html(body: bytes, content_type: str = "") -> str:
     return body.decode("cp1252", errors="replace")
 
 
-def _classes(node: LexborNode) -> str:
-    attrs = node.attributes
-    return f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-
-
-def _is_hidden(node: LexborNode) -> bool:
-    attrs = node.attributes
+def _is_hidden(attrs: dict[str, str | None]) -> bool:
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
     style = attrs.get("style")
     return bool(style and HIDDEN_STYLE.search(style))
 
 
-def _remove_boilerplate(root: LexborNode, strict: bool) -> None:
+BOILERPLATE_CANDIDATES = "nav, footer, aside, header, [role], [class], [id], [hidden], [style]"
+
+
+def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
+    """Nodes to drop: hidden ones always; navigation, headers, footers, sidebars, banners and ads
+    (by tag, role and class/id words, after Readability's unlikelyCandidates) when strict."""
     doomed: list[LexborNode] = []
-    for node in root.traverse():
-        if not node.is_element_node or node.tag in ("html", "body"):
+    for node in root.css(BOILERPLATE_CANDIDATES if strict else "[hidden], [aria-hidden], [style]"):
+        tag = node.tag
+        if tag in ("html", "body"):
             continue
-        if _is_hidden(node):
+        attrs = node.attributes
+        if _is_hidden(attrs):
             doomed.append(node)
             continue
         if not strict:
             continue
-        if node.tag in BOILERPLATE_TAGS or node.attributes.get("role") in BOILERPLATE_ROLES:
+        if tag in BOILERPLATE_TAGS or attrs.get("role") in BOILERPLATE_ROLES:
             doomed.append(node)
             continue
-        if node.tag == "header" and not _inside(node, ("article", "main")):
+        if tag == "header" and not _inside(node, ("article", "main")):
             doomed.append(node)
             continue
-        names = _classes(node)
-        if (node.tag not in ("main", "article", "a") and UNLIKELY.search(names)
+        names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        if (tag not in ("main", "article", "a") and len(names) > 1 and UNLIKELY.search(names)
                 and not MAYBE_CONTENT.search(names)):
             doomed.append(node)
-    for node in doomed:
-        if node.parent is not None:
+    return doomed
+
+
+def _decompose_all(nodes: list[LexborNode]) -> None:
+    # css() returns nodes in document order: a parent comes before its children. Decomposing a
+    # node frees its subtree, so skip every node inside one already removed.
+    removed: set[int] = set()
+    for node in nodes:
+        parent = node.parent
+        inside = False
+        while parent is not None:
+            if parent.mem_id in removed:
+                inside = True
+                break
+            parent = parent.parent
+        if not inside:
+            removed.add(node.mem_id)
             node.decompose()
 
 
@@ -167,43 +183,52 @@ def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
     return False
 
 
-def _text_weights(node: LexborNode) -> tuple[int, int]:
-    """(characters of text, characters of link text) under node."""
-    total = len(WS.sub("", node.text(deep=True) or ""))
-    links = sum(len(WS.sub("", a.text(deep=True) or "")) for a in node.css("a"))
-    return total, links
+def _chars(text: str | None) -> int:
+    return sum(map(len, text.split())) if text else 0
 
 
-def _main_container(body: LexborNode) -> LexborNode:
-    """Descend from body while one child holds nearly all the non-link text."""
+def _link_chars(node: LexborNode) -> int:
+    return sum(_chars(a.text(deep=True)) for a in node.css("a"))
+
+
+def _main_container(body: LexborNode) -> tuple[LexborNode, int]:
+    """The main container and its non-link text weight.
+
+    `<main>`, `[role=main]` or a single `<article>` when it holds most of the text; otherwise
+    descend from body while one child holds nearly all of the non-link text."""
+    body_weight = _chars(body.text(deep=True)) - _link_chars(body)
     for selector in ("main", "[role=main]", "article"):
         found = body.css(selector)
         if len(found) == 1:
-            total, links = _text_weights(found[0])
-            body_total, body_links = _text_weights(body)
-            if total - links >= 0.6 * (body_total - body_links):
-                return _descend(found[0])
-    return _descend(body)
+            weight = _chars(found[0].text(deep=True)) - _link_chars(found[0])
+            if weight >= 0.6 * body_weight:
+                return _descend(found[0], weight)
+    return _descend(body, body_weight)
 
 
-def _descend(node: LexborNode) -> LexborNode:
-    while True:
-        total, links = _text_weights(node)
-        own = total - links
-        if own <= 0:
-            return node
-        best: LexborNode | None = None
-        best_own = 0
+def _descend(node: LexborNode, weight: int) -> tuple[LexborNode, int]:
+    while weight > 0:
+        children = []
         child = node.child
         while child is not None:
             if child.is_element_node:
-                t, li = _text_weights(child)
-                if t - li > best_own:
-                    best, best_own = child, t - li
+                children.append((_chars(child.text(deep=True)), child))
             child = child.next
-        if best is None or best_own < 0.9 * own or best.tag in ("ul", "ol", "p", "table", "tr"):
-            return node
-        node = best
+        if not children:
+            break
+        children.sort(key=lambda item: -item[0])
+        best, best_weight = None, 0
+        for total, child in children[:3]:
+            if total < 0.9 * weight:
+                break
+            own = total - _link_chars(child)
+            if own > best_weight:
+                best, best_weight = child, own
+        if (best is None or best_weight < 0.9 * weight
+                or best.tag in ("ul", "ol", "p", "table", "tr", "tbody")):
+            break
+        node, weight = best, best_weight
+    return node, weight
 
 
 def original_url(href: str, base_url: str) -> str:
@@ -220,25 +245,10 @@ def original_url(href: str, base_url: str) -> str:
         return href
 
 
-def readability_title(raw: str) -> str:
-    """The page title as Readability reports it (`_getArticleTitle`, simplified)."""
-    title = WS.sub(" ", raw).strip()
-    if not title:
-        return ""
-    separators = r"[\|\-\\/>»]"
-    hierarchical = bool(re.search(r" [\\/>»] ", title))
-    current = title
-    if re.search(rf" {separators} ", title):
-        current = re.sub(rf"(.*) {separators} .*", r"\1", title)
-        if len(current.split()) < 3:
-            current = re.sub(rf"[^\|\-\\/>»]* {separators} (.*)", r"\1", title)
-    elif ": " in title:
-        after = title[title.rfind(":") + 1:].strip()
-        current = after if len(after.split()) >= 3 else title
-    words = len(current.split())
-    if words <= 4 and (not hierarchical or words != len(re.sub(separators, "", title).split()) - 1):
-        current = title
-    return current.strip()
+def page_title(raw: str) -> str:
+    """The page's <title>, whitespace collapsed: the reference corpus keeps it whole (all 46 of
+    its pages), even where Readability's heuristics would trim a site name."""
+    return WS.sub(" ", raw).strip()
 
 
 def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
@@ -250,33 +260,41 @@ def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
     html = html.replace("\x00", "")
     parser = LexborHTMLParser(html)
     title_node = parser.css_first("title")
-    title = readability_title(title_node.text(deep=True) if title_node else "")
+    title = page_title(title_node.text(deep=True) if title_node else "")
     root = parser.body
     if root is None:
         raise ExtractionError("no <body> in the page")
-    for node in root.css(NEVER_CONTENT):
-        node.decompose()
+    _decompose_all(root.css(NEVER_CONTENT))
     if remove:
-        for node in root.css(remove):
-            node.decompose()
+        _decompose_all(root.css(remove))
     containers: list[LexborNode]
+    walker = _Walker(base_url)
     if select:
         containers = root.css(select)
         if not containers:
             raise ExtractionError(f"the select selector {select!r} matches nothing on this page")
     else:
-        strict = LexborHTMLParser(root.html or "").body
-        assert strict is not None
-        _remove_boilerplate(strict, strict=True)
-        main = _main_container(strict)
-        main_total, main_links = _text_weights(main)
-        _remove_boilerplate(root, strict=False)
-        lenient = _main_container(root)
-        len_total, len_links = _text_weights(lenient)
-        # Readability's fallback: if the strict pass lost most of the text, use the lenient one.
-        use_strict = (main_total - main_links) >= 0.3 * (len_total - len_links)
-        containers = [main if use_strict else lenient]
-    walker = _Walker(base_url)
+        page_weight = _chars(root.text(deep=True)) - _link_chars(root)
+        h1s = [h for h in root.css("h1") if 0 < _chars(h.text(deep=True)) <= 200]
+        lone_h1 = WS.sub(" ", h1s[0].text(deep=True)).strip() if len(h1s) == 1 else None
+        _decompose_all(_boilerplate(root, strict=True))
+        main, weight = _main_container(root)
+        if weight < 0.3 * page_weight:
+            # Readability's fallback: the strict pass lost most of the text; parse again and
+            # drop only what is hidden.
+            lenient_root = LexborHTMLParser(html).body
+            assert lenient_root is not None
+            _decompose_all(lenient_root.css(NEVER_CONTENT))
+            if remove:
+                _decompose_all(lenient_root.css(remove))
+            _decompose_all(_boilerplate(lenient_root, strict=False))
+            lenient, lenient_weight = _main_container(lenient_root)
+            if lenient_weight > weight:
+                main = lenient
+        containers = [main]
+        if lone_h1 and main.css_first("h1") is None:
+            # The document's title often sits in a page header outside the text's container.
+            walker.blocks.append(Block("heading", _escape(lone_h1), 1))
     for container in containers:
         walker.walk(container)
     blocks = walker.finish()
@@ -299,12 +317,17 @@ def host_of(url: str) -> str:
 INLINE_MARKERS = {"b": "**", "strong": "**", "i": "_", "em": "_"}
 BR = "\x01"  # a <br> in the buffer; source newlines are only whitespace
 # html2text escapes what would otherwise read as markdown at the start of a text chunk.
-ESCAPE_NUMBER = re.compile(r"^(\s*\d+)\.(?=\s)", re.M)
-ESCAPE_DASH = re.compile(r"^(\s*)([-+])(?=\s)", re.M)
+ESCAPE = re.compile(r"^(\s*)(?:(\d+)\.|([-+]))(?=\s)", re.M)
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    if match.group(2) is not None:
+        return f"{match.group(1)}{match.group(2)}\\."
+    return f"{match.group(1)}\\{match.group(3)}"
 
 
 def _escape(text: str) -> str:
-    return ESCAPE_DASH.sub(r"\1\\\2", ESCAPE_NUMBER.sub(r"\1\\.", text))
+    return ESCAPE.sub(_escape_match, text) if ESCAPE.search(text) else text
 
 
 def _wrap(marker: str, text: str) -> str:
@@ -351,6 +374,9 @@ class _Walker:
 
     # -- block bookkeeping ------------------------------------------------------------------
     def flush(self) -> None:
+        if not self.buf:
+            self.kind, self.level, self.marker = "para", 0, ""
+            return
         text = "".join(self.buf)
         self.buf = []
         lines = [WS.sub(" ", line).strip() for line in text.split(BR)]
@@ -381,7 +407,12 @@ class _Walker:
     def node(self, node: LexborNode) -> None:
         tag = node.tag
         if tag == "-text":
-            self.buf.append(_escape(node.text_content or ""))
+            text = node.text_content or ""
+            if not text or text.isspace():
+                if self.buf:
+                    self.buf.append(" ")
+                return
+            self.buf.append(_escape(text))
             return
         if not node.is_element_node:
             return

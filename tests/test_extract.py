@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.errors import ExtractionError
-from crawler.extract import decode_html, extract, original_url, readability_title
+from crawler.extract import decode_html, extract, original_url, page_title
 from crawler.render import archive_provenance, live_provenance, render_text
 
 
@@ -111,12 +111,11 @@ def test_empty_body_is_a_typed_error() -> None:
 
 @pytest.mark.parametrize(("title", "expected"), [
     ("Privacy Policy | XenForo", "Privacy Policy | XenForo"),
-    ("Privacy Policy - STAAH", "Privacy Policy - STAAH"),
-    ("Our Detailed Privacy Policy Statement | Big Company Name Inc", "Our Detailed Privacy Policy "
-     "Statement"),
+    ("  PayDollar |\n Online Payment Gateway Hong Kong ",
+     "PayDollar | Online Payment Gateway Hong Kong"),
 ])
-def test_title_as_readability_reports_it(title: str, expected: str) -> None:
-    assert readability_title(title) == expected
+def test_title_is_the_whole_page_title(title: str, expected: str) -> None:
+    assert page_title(title) == expected
 
 
 def test_provenance_line_matches_the_corpus() -> None:
