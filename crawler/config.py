@@ -38,6 +38,8 @@ class Policy:
     kind: str = "privacy"
     select: str | None = None
     remove: str | None = None
+    # The document's own heading, to pick it out of a page holding several documents.
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     where = f"policy[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {where} must be a table, written as a [[policy]] header")
-    allowed = {"name", "url", "kind", "select", "remove"}
+    allowed = {"name", "url", "kind", "select", "remove", "title"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(
@@ -134,10 +136,11 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     if kind not in KINDS:
         raise ConfigError(f"{path}: {where}.kind = {kind!r} is not one of {', '.join(KINDS)}")
     selectors: dict[str, str | None] = {}
-    for key in ("select", "remove"):
+    for key in ("select", "remove", "title"):
         value = raw.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ConfigError(f"{path}: {where}.{key} must be a CSS selector string")
+            what = "the document's heading" if key == "title" else "a CSS selector"
+            raise ConfigError(f"{path}: {where}.{key} must be a string: {what}")
         selectors[key] = value
     return Policy(name=name, url=url, kind=kind, **selectors)
 

@@ -252,8 +252,12 @@ def page_title(raw: str) -> str:
 
 
 def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
-            select: str | None = None, remove: str | None = None) -> Document:
-    """Extract the main content of an HTML page. Raises ExtractionError for a page with no text."""
+            select: str | None = None, remove: str | None = None,
+            document: tuple[str, ...] = ()) -> Document:
+    """Extract the main content of an HTML page. Raises ExtractionError for a page with no text.
+
+    `document`: phrases naming the wanted document (see `document_hints`), used when a page
+    holds several documents, such as terms, privacy and cookie policies on one page."""
     html = body if isinstance(body, str) else decode_html(body, content_type)
     if not html.strip():
         raise ExtractionError("empty body: no HTML to extract")
@@ -298,6 +302,8 @@ def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
     for container in containers:
         walker.walk(container)
     blocks = walker.finish()
+    if document and not select:
+        blocks = choose_document(blocks, document)
     return Document(title=title, blocks=tuple(blocks))
 
 
@@ -531,3 +537,96 @@ class _Walker:
         if text == url:
             return f"{lead}<{url}>{trail}"
         return f"{lead}[{text}]({url.replace(' ', '%20').replace(')', '%29')}){trail}"
+
+
+# -- pages that hold several documents -------------------------------------------------------
+
+DOCUMENT_WORDS = re.compile(r"\b(policy|policies|terms|agreement|notice|statement|addendum|"
+                            r"guidelines|conditions|imprint|charter|rules)\b", re.I)
+NOT_A_TITLE = re.compile(r"^\W*\d|^\W*(?:[A-Z]|[IVXL]+)\.\s|^\W*(?:<|https?:)|"
+                         r"\b(changes?|updates?|modifications?|to this|of this|our)\b", re.I)
+KIND_HINTS = {
+    "privacy": ("privacy policy", "privacy notice", "privacy statement", "data protection",
+                "privacy"),
+    "terms": ("terms of service", "terms of use", "terms and conditions", "terms & conditions",
+              "user agreement", "conditions of use", "terms"),
+    "cookies": ("cookie policy", "cookies policy", "cookie statement", "cookie notice",
+                "trackers", "cookies", "cookie"),
+}
+TITLE_SYNONYMS = {
+    "copyright": ("copyright", "dmca"),
+    "acceptable use": ("acceptable use", "usage policy", "use policy"),
+    "data processing": ("data processing", "data processor", "dpa"),
+    "trackers": ("cookie", "trackers"),
+}
+
+
+def document_hints(kind: str, title: str | None = None) -> tuple[str, ...]:
+    """Phrases that name the wanted document in its own heading, most specific first."""
+    hints: list[str] = []
+    if title:
+        lowered = " ".join(title.lower().split())
+        hints.append(lowered)
+        for key, synonyms in TITLE_SYNONYMS.items():
+            if key in lowered:
+                hints.extend(synonyms)
+    hints.extend(KIND_HINTS.get(kind, ()))
+    return tuple(dict.fromkeys(hints))
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[*_`\\\[\]()]", " ", text).lower().split())
+
+
+def _title_signature(block: Block) -> tuple[str, int] | None:
+    """(kind, level) of a block that reads as a document's own title, else None."""
+    if block.kind == "heading":
+        text = block.text
+    elif block.kind == "para" and not re.search(r"[*_\[]", block.text):
+        text = block.text
+    else:
+        return None
+    words = len(text.split())
+    if words > 8 or not DOCUMENT_WORDS.search(text) or NOT_A_TITLE.search(text):
+        return None
+    return block.kind, block.level
+
+
+def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
+    """On a page holding several documents (three or more titles at one level), keep the one
+    whose title matches `hints`; any other page is returned whole."""
+    if not hints:
+        return blocks
+    for block in blocks:
+        # A page whose own <h1> names the wanted document is that document.
+        if block.kind == "heading" and block.level == 1 and any(
+                h in _plain(block.text) for h in hints):
+            return blocks
+    titles = [(i, sig) for i, b in enumerate(blocks) if (sig := _title_signature(b))]
+    by_signature: dict[tuple[str, int], list[int]] = {}
+    for i, sig in titles:
+        by_signature.setdefault(sig, []).append(i)
+    total_words = sum(len(b.text.split()) for b in blocks)
+    def words_between(start: int, end: int) -> int:
+        return sum(len(b.text.split()) for b in blocks[start + 1:end])
+
+    groups = []
+    for positions in by_signature.values():
+        ends = [*positions[1:], len(blocks)]
+        # Documents, not a menu of their names: at least three titles head real text.
+        if sum(1 for a, b in zip(positions, ends, strict=True) if words_between(a, b) >= 60) >= 3:
+            groups.append(positions)
+    for hint in hints:
+        best: tuple[int, int, int] | None = None  # (words, start, end)
+        for positions in groups:
+            for n, start in enumerate(positions):
+                if hint not in _plain(blocks[start].text):
+                    continue
+                end = positions[n + 1] if n + 1 < len(positions) else len(blocks)
+                words = sum(len(b.text.split()) for b in blocks[start:end])
+                if words >= 80 and words < 0.9 * total_words and (best is None
+                                                                  or words > best[0]):
+                    best = (words, start, end)
+        if best:
+            return blocks[best[1]:best[2]]
+    return blocks

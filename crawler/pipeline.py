@@ -26,7 +26,7 @@ from crawler.errors import (
     NoMemento,
     RedirectLoop,
 )
-from crawler.extract import EXTRACTOR_VERSION, extract, looks_like_html
+from crawler.extract import EXTRACTOR_VERSION, document_hints, extract, looks_like_html
 from crawler.render import render_text
 from crawler.wayback import (
     EMPTY_DIGEST,
@@ -238,7 +238,8 @@ def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.Captur
             try:
                 document = extract(memento.body, content_type=memento.content_type,
                                    base_url=memento.url, select=policy.select,
-                                   remove=policy.remove)
+                                   remove=policy.remove,
+                                   document=document_hints(policy.kind, policy.title))
                 text, title = render_text(document), document.title
                 if not document.blocks:
                     reason = "no text extracted"

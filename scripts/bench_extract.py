@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.errors import ExtractionError  # noqa: E402
-from crawler.extract import decode_html, extract  # noqa: E402
+from crawler.extract import decode_html, document_hints, extract  # noqa: E402
 from crawler.render import render_text  # noqa: E402
 from scripts.extract_corpus import (  # noqa: E402
     Page,
@@ -42,8 +42,9 @@ def ours(page: Page, selectors: bool = False) -> str:
             select = ", ".join(page.select) or None
             remove = ", ".join(page.remove) or None
         try:
-            parts.append(render_text(extract(html, base_url=page.url, select=select,
-                                             remove=remove)))
+            parts.append(render_text(extract(
+                html, base_url=page.url, select=select, remove=remove,
+                document=document_hints(page.kind, page.title))))
         except ExtractionError:
             parts.append("")
     return "\n\n".join(parts)

@@ -25,6 +25,7 @@ class Page:
     url: str
     kind: str = "privacy"
     timestamp: str = ""
+    title: str | None = None  # the document type, as a user would name it in the config
     select: list[str] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
 
@@ -77,7 +78,7 @@ def ota_pages(root: Path = SHARED, language: str = "en") -> Iterator[Page]:
         select = _selectors(selectors.get("select"))
         remove = _selectors(selectors.get("remove"))
         page = Page("ota", item["id"], html, (base / "version.md").read_text(),
-                    item["source_url"], _kind(item["terms_type"]))
+                    item["source_url"], _kind(item["terms_type"]), title=item["terms_type"])
         if select is not None and remove is not None:
             page.select, page.remove = select, remove
         else:

@@ -138,3 +138,30 @@ def test_original_url_from_wayback_forms() -> None:
     assert original_url("//web.archive.org/web/2018id_/https://a.example/", base) == \
         "https://a.example/"
     assert original_url("../terms", "https://example.com/legal/p") == "https://example.com/terms"
+
+
+def _doc(title: str, words: int) -> str:
+    return f"<h2>{title}</h2><p>{' '.join(['word'] * words)}</p><p>More of {title}.</p>"
+
+
+def test_a_page_of_several_documents_yields_the_wanted_one() -> None:
+    from crawler.extract import document_hints
+
+    html = body("<h1>Legal</h1>" + _doc("Terms of Service", 200) + _doc("Privacy Policy", 150)
+                + _doc("Cookie Policy", 90))
+    privacy = text_of(html, document=document_hints("privacy"))
+    assert privacy.startswith("## Privacy Policy") and "More of Privacy Policy." in privacy
+    assert "Terms of Service" not in privacy and "Cookie Policy" not in privacy
+    cookies = text_of(html, document=document_hints("other", "Trackers Policy"))
+    assert cookies.startswith("## Cookie Policy")
+
+
+def test_a_single_document_is_never_cut() -> None:
+    from crawler.extract import document_hints
+
+    html = body("<h1>Privacy Policy</h1>" + _doc("Cookie Policy", 100) + _doc("Terms", 100)
+                + _doc("Children's Privacy Notice", 100))
+    assert text_of(html, document=document_hints("privacy")) == text_of(html)
+    menu = body("<p>Policies</p><p>Privacy Policy</p><p>Spam Policy</p><p>Terms</p>"
+                "<p>" + "word " * 300 + "</p>")
+    assert text_of(menu, document=document_hints("privacy")) == text_of(menu)
