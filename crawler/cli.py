@@ -240,7 +240,9 @@ def history(obj: Context, name: str, as_json: bool) -> None:
 def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind: str,
             select: str | None, remove: str | None, out_dir: Path | None) -> None:
     """Turn saved HTML pages into clean policy text (markdown with a provenance line)."""
+    from crawler.extract import document_hints
     from crawler.extract import extract as extract_document
+    from crawler.pdf import extract_pdf, is_pdf
     from crawler.render import archive_provenance, render_text, render_with_provenance
 
     if timestamp and not re.fullmatch(r"\d{4,14}", timestamp):
@@ -250,8 +252,12 @@ def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind:
         out_dir.mkdir(parents=True, exist_ok=True)
     for path in files:
         try:
-            document = extract_document(path.read_bytes(), base_url=original, select=select,
-                                        remove=remove)
+            body = path.read_bytes()
+            if is_pdf(body):
+                document = extract_pdf(body)
+            else:
+                document = extract_document(body, base_url=original, select=select,
+                                            remove=remove, document=document_hints(kind))
         except CrawlerError as exc:
             raise click.ClickException(f"{path}: {exc}") from exc
         text = render_text(document)

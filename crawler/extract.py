@@ -300,7 +300,8 @@ def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
             # The document's title often sits in a page header outside the text's container.
             walker.blocks.append(Block("heading", _escape(lone_h1), 1))
     for container in containers:
-        walker.walk(container)
+        walker.node(container)  # the container itself: a selected <h2> stays a heading
+        walker.flush()
     blocks = walker.finish()
     if document and not select:
         blocks = choose_document(blocks, document)

@@ -27,6 +27,7 @@ from crawler.errors import (
     RedirectLoop,
 )
 from crawler.extract import EXTRACTOR_VERSION, document_hints, extract, looks_like_html
+from crawler.pdf import extract_pdf, is_pdf
 from crawler.render import render_text
 from crawler.wayback import (
     EMPTY_DIGEST,
@@ -40,7 +41,8 @@ from db import store
 
 log = logging.getLogger(__name__)
 
-HTML_MIMETYPES = ("text/html", "application/xhtml+xml", "text/plain", "unk", "warc/revisit")
+HTML_MIMETYPES = ("text/html", "application/xhtml+xml", "text/plain", "unk", "warc/revisit",
+                  "application/pdf")
 
 
 @dataclass
@@ -236,10 +238,13 @@ def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.Captur
         text = title = ""
         if reason is None:
             try:
-                document = extract(memento.body, content_type=memento.content_type,
-                                   base_url=memento.url, select=policy.select,
-                                   remove=policy.remove,
-                                   document=document_hints(policy.kind, policy.title))
+                if is_pdf(memento.body, memento.content_type):
+                    document = extract_pdf(memento.body)
+                else:
+                    document = extract(memento.body, content_type=memento.content_type,
+                                       base_url=memento.url, select=policy.select,
+                                       remove=policy.remove,
+                                       document=document_hints(policy.kind, policy.title))
                 text, title = render_text(document), document.title
                 if not document.blocks:
                     reason = "no text extracted"
@@ -266,6 +271,7 @@ def _memento_problem(memento: Memento) -> str | None:
         return f"HTTP {memento.status} capture{where}"
     if not memento.body.strip():
         return "empty body"
-    if not looks_like_html(memento.body, memento.content_type):
+    if not looks_like_html(memento.body, memento.content_type) and not is_pdf(
+            memento.body, memento.content_type):
         return f"not HTML ({memento.content_type or 'no content type'})"
     return None

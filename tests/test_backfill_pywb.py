@@ -39,7 +39,7 @@ def test_every_capture_is_settled_with_its_reason(tmp_path: Path,
     assert rows["20200817000000"]["state"] == "skipped"
     assert rows["20200817000000"]["reason"] == "HTTP 404 capture"
     assert rows["20240601000000"]["state"] == "skipped"
-    assert "not HTML" in rows["20240601000000"]["reason"]
+    assert "PDF" in rows["20240601000000"]["reason"]  # a broken PDF capture
     revisit = rows["20190614101010"]
     assert revisit["mimetype"] == "warc/revisit" and revisit["state"] == "fetched"
     assert revisit["version_id"] == rows["20181103170000"]["version_id"]
