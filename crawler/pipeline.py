@@ -58,6 +58,7 @@ class BackfillResult:
     versions_after: int = 0
     playback_requests: int = 0
     cdx_requests: int = 0
+    changes_new: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -105,6 +106,7 @@ def backfill(db: Database, transport: Transport, archive: ArchiveConfig, policy:
     try:
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
         _settle(db, transport, endpoint, archive, policy, pid, now, from_ts, to_ts, result, notify)
+        result.changes_new = record_changes(db, pid, now)
     except CrawlerError as exc:
         result.errors.append(str(exc))
         store.finish_run(db, run_id, "failed", result.counts(), now, str(exc))
@@ -275,3 +277,60 @@ def _memento_problem(memento: Memento) -> str | None:
             memento.body, memento.content_type):
         return f"not HTML ({memento.content_type or 'no content type'})"
     return None
+
+
+def record_changes(db: Database, pid: int, now: datetime,
+                   ignore: tuple[str, ...] | None = None) -> int:
+    """Bring the policy's change records in line with its capture timeline: one change per
+    transition between consecutive distinct texts (the first text is a `first` record), each
+    with its section diff. Idempotent; stale records (a capture found later changed the
+    timeline) are removed. Returns the number of new changes."""
+    import json
+
+    from crawler.diff import DEFAULT_IGNORE, diff
+    from crawler.sections import split_sections
+
+    runs: list[tuple[int, str, str]] = []  # (version id, first timestamp, last timestamp)
+    for timestamp, version_id in store.capture_timeline(db, pid):
+        if runs and runs[-1][0] == version_id:
+            runs[-1] = (version_id, runs[-1][1], timestamp)
+        else:
+            runs.append((version_id, timestamp, timestamp))
+    wanted: list[tuple[int | None, int, str, str | None]] = []
+    for i, (version_id, first, _) in enumerate(runs):
+        previous = runs[i - 1] if i else None
+        wanted.append((previous[0] if previous else None, version_id, first,
+                       previous[2] if previous else None))
+    added = 0
+    with db.atomic():
+        existing = store.change_keys(db, pid)
+        keep = set()
+        texts: dict[int, str] = {}
+        for from_id, to_id, at, previous_ts in wanted:
+            key = (from_id, to_id, at)
+            keep.add(key)
+            if key in existing:
+                continue
+            if from_id is None:
+                text = texts.setdefault(to_id, store.version_text(db, to_id))
+                store.insert_change(
+                    db, pid, from_version_id=None, to_version_id=to_id, at_timestamp=at,
+                    previous_timestamp=None, kind="first", substantive=True,
+                    summary=f"first record ({len(split_sections(text))} sections)",
+                    sections="[]", words_added=len(text.split()), words_removed=0, now=now)
+            else:
+                old = texts.setdefault(from_id, store.version_text(db, from_id))
+                new = texts.setdefault(to_id, store.version_text(db, to_id))
+                result = diff(split_sections(old), split_sections(new),
+                              ignore if ignore is not None else DEFAULT_IGNORE)
+                store.insert_change(
+                    db, pid, from_version_id=from_id, to_version_id=to_id, at_timestamp=at,
+                    previous_timestamp=previous_ts, kind="change",
+                    substantive=result.substantive, summary=result.summary,
+                    sections=json.dumps([c.to_dict() for c in result.changes if
+                                         c.kind != "unchanged"]),
+                    words_added=result.words_added, words_removed=result.words_removed,
+                    now=now)
+            added += 1
+        store.delete_changes(db, [cid for key, cid in existing.items() if key not in keep])
+    return added

@@ -67,6 +67,24 @@ def m001_initial(db: Database) -> None:
     )
 
 
-def apply(db: Database) -> None:
+@migrations()
+def m002_changes(db: Database) -> None:
+    # One row per transition between consecutive distinct texts along the capture timeline
+    # (so a revert A → B → A is two changes). kind: first | change | technical.
+    db["changes"].create(
+        {
+            "id": int, "policy_id": int, "from_version_id": int, "to_version_id": int,
+            "at_timestamp": str, "at": str, "previous_timestamp": str, "kind": str,
+            "substantive": int, "summary": str, "sections": str, "words_added": int,
+            "words_removed": int, "detected_at": str,
+        },
+        pk="id", not_null={"policy_id", "to_version_id", "at_timestamp", "kind"},
+        foreign_keys=[("policy_id", "policies", "id")],
+    )
+    db["changes"].create_index(["policy_id", "at_timestamp"])
+    db["changes"].create_index(["at"])
+
+
+def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

@@ -106,3 +106,25 @@ def test_noise_never_makes_a_version(pywb_archive: PywbArchive) -> None:
                  "Subscribe", "window.__session"):
         assert leak not in text
     assert "## Data Retention" in text and "# Privacy Policy | Larkspur Labs" in text
+
+
+def test_changes_follow_the_timeline_with_section_summaries(tmp_path: Path,
+                                                            pywb_archive: PywbArchive) -> None:
+    config = write_config(tmp_path, pywb_archive.url)
+    assert run_cli("--config", str(config), "backfill")[0] == 0
+    db = store.connect(tmp_path / "test.db")
+    changes = list(reversed(store.changes(db, store.policy_id(db, "larkspur-privacy"))))
+    assert [(c["at"][:10], c["kind"]) for c in changes] == [
+        ("2017-03-15", "first"), ("2018-05-25", "change"), ("2020-02-12", "change"),
+        ("2021-07-05", "change"), ("2023-04-10", "change")]
+    assert all(c["substantive"] for c in changes)
+    assert changes[1]["summary"] == (
+        "1 section modified, 2 added: 'Legal Bases for Processing', 'Your Rights'; 1 cosmetic")
+    assert changes[3]["summary"] == "1 section moved, 1 renamed: 'How We Share Information'; " \
+        "1 cosmetic"
+    assert "'Biometric Data'" in changes[4]["summary"]
+    # A second run records nothing new.
+    before = store.table_counts(db)
+    assert run_cli("--config", str(config), "backfill")[0] == 0
+    assert len(store.changes(db)) == len(changes)
+    assert store.table_counts(db)["versions"] == before["versions"]

@@ -46,6 +46,10 @@ def _state(db_path: Path) -> dict[str, object]:
                 "SELECT timestamp, url, status, blob_sha256 FROM snapshots "
                 "ORDER BY timestamp, url").fetchall(),
             "blobs": conn.execute("SELECT sha256, size FROM blobs ORDER BY sha256").fetchall(),
+            "changes": conn.execute(
+                "SELECT f.text_sha256, t.text_sha256, c.at_timestamp, c.kind, c.summary "
+                "FROM changes c LEFT JOIN versions f ON f.id = c.from_version_id "
+                "JOIN versions t ON t.id = c.to_version_id ORDER BY c.at_timestamp").fetchall(),
         }
     finally:
         conn.close()
@@ -59,6 +63,7 @@ def test_sigkill_at_random_moments_then_resume_equals_one_run(
     subprocess.run(_command(reference), check=True, env=env, capture_output=True, timeout=120)
     full_run = time.monotonic() - started
     expected = _state(reference.parent / "test.db")
+    assert len(expected["changes"]) == 5  # type: ignore[arg-type]
 
     config = _config(tmp_path / "killed", pywb_archive)
     rng = random.Random(20261122)
