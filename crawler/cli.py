@@ -226,6 +226,164 @@ def history(obj: Context, name: str, as_json: bool) -> None:
     Console().print(table)
 
 
+FORMATS = click.Choice(["text", "json", "markdown", "html"])
+
+
+def _open_db(config: Config) -> Any:
+    from db import store
+
+    if not config.database.exists():
+        raise click.ClickException(f"{config.database}: no database yet; run "
+                                   "`policytrail backfill` first")
+    return store.connect(config.database)
+
+
+def _policy_id(db: Any, config: Config, name: str) -> int:
+    from db import store
+
+    pid = store.policy_id(db, name)
+    if pid is None:
+        raise click.ClickException(f"no policy named {name!r} in {config.database}; run "
+                                   f"`policytrail backfill {name}` first")
+    return pid
+
+
+def _resolve_version(db: Any, pid: int, value: str, option: str) -> dict[str, Any]:
+    """A version number, or a date (the version in force at the end of that day)."""
+    from db import store
+
+    versions = store.history(db, pid)
+    if value.isdigit() and len(value) < 4:
+        number = int(value)
+        if not 1 <= number <= len(versions):
+            raise click.BadParameter(f"there are versions 1 to {len(versions)}",
+                                     param_hint=option)
+        return versions[number - 1]
+    end = _date_to_ts(value, option, end=True)
+    assert end is not None
+    in_force = None
+    for timestamp, version_id in store.capture_timeline(db, pid):
+        if timestamp > end:
+            break
+        in_force = version_id
+    if in_force is None:
+        raise click.BadParameter(f"no version was captured by {value}", param_hint=option)
+    return next(v for v in versions if v["id"] == in_force)
+
+
+def _print_diff(result: Any, fmt: str, title: str, old: dict[str, Any],
+                new: dict[str, Any]) -> None:
+    from crawler.report import KIND_MARKS, _folded, diff_to_html, diff_to_json, diff_to_markdown
+
+    if fmt == "json":
+        click.echo(diff_to_json(result, old, new))
+        return
+    if fmt == "markdown":
+        click.echo(diff_to_markdown(result, title), nl=False)
+        return
+    if fmt == "html":
+        click.echo(diff_to_html(result, title), nl=False)
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    console.print(Text(title, style="bold"))
+    console.print(Text(result.summary, style="italic"))
+    for item in _folded(result.changes):
+        if isinstance(item, int):
+            console.print(Text(f"  … {item} unchanged section{'s' if item > 1 else ''}",
+                               style="dim"))
+            continue
+        heading = item.new_heading if item.new_heading is not None else item.old_heading
+        if item.kind == "renamed":
+            heading = f"{item.old_heading} → {item.new_heading}"
+        console.print()
+        console.print(Text(f"{KIND_MARKS.get(item.kind, '')} {heading or '(preamble)'}  "
+                           f"[{item.kind}, {item.significance}, +{item.words_added} "
+                           f"-{item.words_removed}]", style="bold cyan"))
+        if item.kind == "moved" and not item.modified:
+            continue
+        line = Text("  ")
+        for op, part in item.redline:
+            if not part:
+                continue
+            style = {"insert": "bold green", "delete": "red strike"}.get(op, "")
+            if op == "equal" and len(part) > 300:
+                part = part[:140] + " … " + part[-140:]
+            line.append(part + " ", style=style)
+        console.print(line)
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.pass_obj
+def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> None:
+    """What changed in policy NAME between versions A and B, section by section.
+
+    A and B are version numbers or dates (YYYY, YYYY-MM, YYYY-MM-DD: the version in force
+    then); by default the last two versions."""
+    from crawler.diff import diff as diff_sections
+    from crawler.sections import split_sections
+    from db import store
+
+    with _errors():
+        config = obj.config
+    db = _open_db(config)
+    pid = _policy_id(db, config, name)
+    if a is None:
+        changes = [c for c in store.changes(db, pid) if c["kind"] == "change"]
+        if not changes:
+            raise click.ClickException(f"{name} has only one version so far: nothing to compare")
+        versions = store.history(db, pid)
+        old = next(v for v in versions if v["id"] == changes[0]["from_version_id"])
+        new = next(v for v in versions if v["id"] == changes[0]["to_version_id"])
+    else:
+        old = _resolve_version(db, pid, a, "A")
+        new = _resolve_version(db, pid, b, "B") if b else store.history(db, pid)[-1]
+    result = diff_sections(split_sections(store.version_text(db, old["id"])),
+                           split_sections(store.version_text(db, new["id"])))
+    title = (f"{name}: version {old['number']} ({old['first_seen'][:10]}) → version "
+             f"{new['number']} ({new['first_seen'][:10]})")
+    fields = ("number", "first_seen", "last_seen", "text_sha256")
+    _print_diff(result, fmt, title, {k: old[k] for k in fields}, {k: new[k] for k in fields})
+
+
+def _read_text(path: Path) -> str:
+    from crawler.extract import extract as extract_document
+    from crawler.pdf import extract_pdf, is_pdf
+    from crawler.render import render_text
+
+    body = path.read_bytes()
+    if is_pdf(body):
+        return render_text(extract_pdf(body))
+    head = body[:2048].lstrip().lower()
+    if path.suffix.lower() in (".html", ".htm", ".xhtml") or head.startswith((b"<!doctype",
+                                                                              b"<html")):
+        return render_text(extract_document(body))
+    return body.decode("utf-8", errors="replace")
+
+
+@cli.command("diff-files")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+def diff_files(old: Path, new: Path, fmt: str) -> None:
+    """Section-level diff of any two texts, HTML pages or PDFs."""
+    from crawler.diff import diff as diff_sections
+    from crawler.sections import split_sections
+
+    try:
+        old_text, new_text = _read_text(old), _read_text(new)
+    except CrawlerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    result = diff_sections(split_sections(old_text), split_sections(new_text))
+    _print_diff(result, fmt, f"{old} → {new}", {"file": str(old)}, {"file": str(new)})
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
                                                                    path_type=Path))
