@@ -326,8 +326,7 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
 
     A and B are version numbers or dates (YYYY, YYYY-MM, YYYY-MM-DD: the version in force
     then); by default the last two versions."""
-    from crawler.diff import diff as diff_sections
-    from crawler.sections import split_sections
+    from crawler.diff import diff_texts
     from db import store
 
     with _errors():
@@ -344,8 +343,7 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
     else:
         old = _resolve_version(db, pid, a, "A")
         new = _resolve_version(db, pid, b, "B") if b else store.history(db, pid)[-1]
-    result = diff_sections(split_sections(store.version_text(db, old["id"])),
-                           split_sections(store.version_text(db, new["id"])))
+    result = diff_texts(store.version_text(db, old["id"]), store.version_text(db, new["id"]))
     title = (f"{name}: version {old['number']} ({old['first_seen'][:10]}) → version "
              f"{new['number']} ({new['first_seen'][:10]})")
     fields = ("number", "first_seen", "last_seen", "text_sha256")
@@ -373,14 +371,13 @@ def _read_text(path: Path) -> str:
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 def diff_files(old: Path, new: Path, fmt: str) -> None:
     """Section-level diff of any two texts, HTML pages or PDFs."""
-    from crawler.diff import diff as diff_sections
-    from crawler.sections import split_sections
+    from crawler.diff import diff_texts
 
     try:
         old_text, new_text = _read_text(old), _read_text(new)
     except CrawlerError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = diff_sections(split_sections(old_text), split_sections(new_text))
+    result = diff_texts(old_text, new_text)
     _print_diff(result, fmt, f"{old} → {new}", {"file": str(old)}, {"file": str(new)})
 
 

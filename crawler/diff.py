@@ -223,8 +223,9 @@ def diff(old: Sequence[Section], new: Sequence[Section],
         else:
             parts, added, removed = redline(before.text, section.text)
         modified = not same_text
-        cosmetic = normalize(before.text, ignore) == normalize(section.text, ignore) and (
-            not renamed or normalize(before.heading, ignore) == normalize(section.heading, ignore))
+        cosmetic = (not modified or normalize(before.text, ignore) == normalize(
+            section.text, ignore)) and (not renamed or normalize(before.heading, ignore) ==
+                                        normalize(section.heading, ignore))
         if renamed:
             kind = "renamed"
         elif moved:
@@ -337,3 +338,15 @@ def _summarise(changes: tuple[SectionChange, ...]) -> Diff:
     return Diff(changes, summary or "no change", substantive,
                 sum(c.words_added for c in changes), sum(c.words_removed for c in changes),
                 dict(counts))
+
+
+def diff_texts(old: str, new: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> Diff:
+    """Split two texts into sections and diff them. Texts that differ only in markup, line
+    endings or blank lines are reported as a cosmetic formatting change, never as no change."""
+    from crawler.sections import split_sections
+
+    result = diff(split_sections(old), split_sections(new), ignore)
+    if result.summary == "no change" and old != new:
+        return Diff(result.changes, "formatting only (markup, line endings or blank lines)",
+                    False, 0, 0, result.counts)
+    return result

@@ -287,7 +287,7 @@ def record_changes(db: Database, pid: int, now: datetime,
     timeline) are removed. Returns the number of new changes."""
     import json
 
-    from crawler.diff import DEFAULT_IGNORE, diff
+    from crawler.diff import DEFAULT_IGNORE, diff_texts
     from crawler.sections import split_sections
 
     runs: list[tuple[int, str, str]] = []  # (version id, first timestamp, last timestamp)
@@ -321,8 +321,7 @@ def record_changes(db: Database, pid: int, now: datetime,
             else:
                 old = texts.setdefault(from_id, store.version_text(db, from_id))
                 new = texts.setdefault(to_id, store.version_text(db, to_id))
-                result = diff(split_sections(old), split_sections(new),
-                              ignore if ignore is not None else DEFAULT_IGNORE)
+                result = diff_texts(old, new, ignore if ignore is not None else DEFAULT_IGNORE)
                 store.insert_change(
                     db, pid, from_version_id=from_id, to_version_id=to_id, at_timestamp=at,
                     previous_timestamp=previous_ts, kind="change",

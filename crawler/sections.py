@@ -139,9 +139,9 @@ def split_sections(markdown: str) -> list[Section]:
         text = "\n".join(body).strip()
         style, heading = current
         if heading or text:
-            path = tuple(plain(h) for _, h in stack) if heading else ()
-            sections.append(Section(len(sections), plain(heading), max(1, len(path)), path,
-                                    text, style))
+            path = tuple(h for _, h in stack) if heading else ()
+            sections.append(Section(len(sections), path[-1] if path else "", max(1, len(path)),
+                                    path, text, style))
         body.clear()
 
     i = 0
@@ -162,7 +162,7 @@ def split_sections(markdown: str) -> list[Section]:
             continue
         style, heading, rest = found
         close()
-        _push(stack, order, style, heading)
+        _push(stack, order, style, plain(heading))
         current = (style, heading)
         if rest:
             body.append(rest)

@@ -116,3 +116,13 @@ def test_changes_come_in_new_document_order() -> None:
     order = [(c.kind, c.old_index, c.new_index) for c in result.changes]
     assert order == [("unchanged", 0, 0), ("added", None, 1), ("unchanged", 1, 2),
                      ("unchanged", 2, 3), ("removed", 3, None), ("unchanged", 4, 4)]
+
+
+def test_formatting_only_is_cosmetic_not_no_change() -> None:
+    from crawler.diff import diff_texts
+
+    old = "**Welcome**\n\nHello there.\n"
+    new = "[**Welcome**](#w)\n-----------\n\nHello there.\n"
+    result = diff_texts(old, new)
+    assert result.summary.startswith("formatting only") and not result.substantive
+    assert diff_texts(old, old).summary == "no change"
