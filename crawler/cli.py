@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from crawler import __version__
-from crawler.config import KINDS, Config, add_policy, load_config
+from crawler.config import KINDS, Config, Policy, add_policy, load_config
 from crawler.errors import ConfigError, CrawlerError
 
 log = logging.getLogger("policytrail")
@@ -167,7 +167,7 @@ def backfill(obj: Context, names: tuple[str, ...], from_date: str | None,
                 try:
                     result = run_backfill(db, transport, config.archive, policy,
                                           datetime.now(UTC), from_ts=from_ts, to_ts=to_ts,
-                                          progress=update)
+                                          progress=update, ignore=config.ignore_for(policy))
                 except CrawlerError as exc:
                     failures += 1
                     click.echo(f"{policy.name}: {exc}", err=True)
@@ -343,7 +343,10 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
     else:
         old = _resolve_version(db, pid, a, "A")
         new = _resolve_version(db, pid, b, "B") if b else store.history(db, pid)[-1]
-    result = diff_texts(store.version_text(db, old["id"]), store.version_text(db, new["id"]))
+    ignore = next((config.ignore_for(p) for p in config.policies if p.name == name),
+                  config.ignore_for(Policy(name, "http://x")))
+    result = diff_texts(store.version_text(db, old["id"]), store.version_text(db, new["id"]),
+                        ignore)
     title = (f"{name}: version {old['number']} ({old['first_seen'][:10]}) → version "
              f"{new['number']} ({new['first_seen'][:10]})")
     fields = ("number", "first_seen", "last_seen", "text_sha256")

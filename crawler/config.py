@@ -40,6 +40,8 @@ class Policy:
     remove: str | None = None
     # The document's own heading, to pick it out of a page holding several documents.
     title: str | None = None
+    # Regexes whose matches never make a change substantive (besides "Last updated: <date>").
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,12 @@ class Config:
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     user_agent: str = DEFAULT_USER_AGENT
     policies: tuple[Policy, ...] = ()
+    ignore: tuple[str, ...] = ()  # [diff] ignore: patterns for every policy
+
+    def ignore_for(self, policy: Policy) -> tuple[str, ...]:
+        from crawler.diff import DEFAULT_IGNORE
+
+        return (*DEFAULT_IGNORE, *self.ignore, *policy.ignore)
 
     def policy(self, name: str) -> Policy:
         for policy in self.policies:
@@ -117,7 +125,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     where = f"policy[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {where} must be a table, written as a [[policy]] header")
-    allowed = {"name", "url", "kind", "select", "remove", "title"}
+    allowed = {"name", "url", "kind", "select", "remove", "title", "ignore"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(
@@ -142,7 +150,21 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
             what = "the document's heading" if key == "title" else "a CSS selector"
             raise ConfigError(f"{path}: {where}.{key} must be a string: {what}")
         selectors[key] = value
-    return Policy(name=name, url=url, kind=kind, **selectors)
+    ignore = _patterns(path, f"{where}.ignore", raw.get("ignore", []))
+    return Policy(name=name, url=url, kind=kind, ignore=ignore, **selectors)
+
+
+def _patterns(path: Path, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {key} must be a list of regular expressions, such as "
+                          "[\"Version \\\\d+\"]")
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{path}: {key} has an invalid regular expression {pattern!r} "
+                              f"({exc}); fix or remove it") from None
+    return tuple(value)
 
 
 def load_config(path: str | Path) -> Config:
@@ -162,12 +184,14 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from exc
 
-    unknown = sorted(set(data) - {"database", "archive", "http", "policy", "alert", "schedule"})
+    unknown = sorted(set(data) - {"database", "archive", "http", "diff", "policy"})
     if unknown:
         raise ConfigError(
             f"{path}: unknown section [{unknown[0]}]; "
-            "allowed sections are database, archive, http, policy"
+            "allowed sections are database, archive, http, diff, policy"
         )
+    diff_table = _table(path, data, "diff", {"ignore"})
+    global_ignore = _patterns(path, "diff.ignore", diff_table.get("ignore", []))
     db_table = _table(path, data, "database", {"path"})
     db_path = db_table.get("path", "policytrail.db")
     if not isinstance(db_path, str) or not db_path:
@@ -228,7 +252,7 @@ def load_config(path: str | Path) -> Config:
             )
         seen.add(policy.name)
     return Config(path=path, database=database, archive=archive, user_agent=user_agent,
-                  policies=policies)
+                  policies=policies, ignore=global_ignore)
 
 
 def guess_kind(url: str) -> str:

@@ -94,7 +94,8 @@ def _fetch(transport: Transport, endpoint: ArchiveEndpoint, archive: ArchiveConf
 
 def backfill(db: Database, transport: Transport, archive: ArchiveConfig, policy: Policy,
              now: datetime, *, from_ts: str | None = None, to_ts: str | None = None,
-             progress: Progress | None = None) -> BackfillResult:
+             progress: Progress | None = None,
+             ignore: tuple[str, ...] | None = None) -> BackfillResult:
     """Record every capture of `policy` and every distinct text it had. Idempotent."""
     endpoint = ArchiveEndpoint.from_url(archive.url)
     result = BackfillResult(policy=policy.name)
@@ -106,7 +107,7 @@ def backfill(db: Database, transport: Transport, archive: ArchiveConfig, policy:
     try:
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
         _settle(db, transport, endpoint, archive, policy, pid, now, from_ts, to_ts, result, notify)
-        result.changes_new = record_changes(db, pid, now)
+        result.changes_new = record_changes(db, pid, now, ignore)
     except CrawlerError as exc:
         result.errors.append(str(exc))
         store.finish_run(db, run_id, "failed", result.counts(), now, str(exc))

@@ -58,6 +58,9 @@ def test_the_projects_own_config_is_valid() -> None:
     ("[policy]\nname = 'a'\n", "written as [[policy]] tables"),
     ("[database\n", "invalid TOML"),
     ("[alerts]\n", "unknown section [alerts]"),
+    ("[diff]\nignore = ['(unclosed']\n", "diff.ignore has an invalid regular expression"),
+    ("[[policy]]\nurl = 'https://a.example/p'\nignore = 'Version'\n",
+     "policy[0].ignore must be a list"),
 ])
 def test_mistakes_are_one_line_naming_file_and_key(tmp_path: Path, text: str,
                                                    expected: str) -> None:

@@ -126,3 +126,13 @@ def test_formatting_only_is_cosmetic_not_no_change() -> None:
     result = diff_texts(old, new)
     assert result.summary.startswith("formatting only") and not result.substantive
     assert diff_texts(old, old).summary == "no change"
+
+
+def test_configured_ignore_patterns() -> None:
+    from crawler.diff import DEFAULT_IGNORE
+
+    new = BASE.replace("We are Larkspur.", "We are Larkspur. Version 7.")
+    old = BASE.replace("We are Larkspur.", "We are Larkspur. Version 6.")
+    assert diff(split_sections(old), split_sections(new)).substantive
+    ignore = (*DEFAULT_IGNORE, r"version \d+")
+    assert not diff(split_sections(old), split_sections(new), ignore).substantive
