@@ -57,14 +57,16 @@ def _date_to_ts(value: str | None, option: str, end: bool = False) -> str | None
         return None
     match = DATE_RE.match(value.strip())
     if not match:
-        raise click.BadParameter(f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD",
-                                 param_hint=option)
+        raise click.BadParameter(
+            f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD", param_hint=option
+        )
     year, month, day = match.groups()
     try:
         datetime(int(year), int(month or 1), int(day or 1))
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a valid date ({exc})",
-                                 param_hint=option) from None
+        raise click.BadParameter(
+            f"{value!r} is not a valid date ({exc})", param_hint=option
+        ) from None
     stamp = year + (month or "") + (day or "")
     return stamp.ljust(14, "9" if end else "0") if not end else _end_bound(stamp)
 
@@ -80,9 +82,14 @@ def _end_bound(stamp: str) -> str:
 
 @click.group()
 @click.version_option(__version__, prog_name="policytrail")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              default=Path("config.toml"), show_default=True,
-              help="The config file: database, archive, tracked policies.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The config file: database, archive, tracked policies.",
+)
 @click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
@@ -109,27 +116,42 @@ def _progress_printer(total_label: str) -> tuple[Callable[[str, Any], None], Cal
     if sys.stderr.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[status]}"), transient=True)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            transient=True,
+        )
         progress.start()
         tasks: dict[str, Any] = {}
 
         def update(event: str, result: Any) -> None:
             task = tasks.get(result.policy)
             if task is None:
-                task = tasks[result.policy] = progress.add_task(result.policy, total=None,
-                                                                status="")
+                task = tasks[result.policy] = progress.add_task(
+                    result.policy, total=None, status=""
+                )
             settled = result.fetched + result.reused + result.skipped + result.failed
-            progress.update(task, completed=settled, total=max(result.captures_found, settled),
-                            status=f"captures {result.captures_found} · fetched {result.fetched}"
-                                   f" · versions {result.versions_before + 0}→…")
+            progress.update(
+                task,
+                completed=settled,
+                total=max(result.captures_found, settled),
+                status=f"captures {result.captures_found} · fetched {result.fetched}"
+                f" · versions {result.versions_before + 0}→…",
+            )
+
         return update, progress.stop
 
     def plain(event: str, result: Any) -> None:
         if event in ("planned", "done"):
-            click.echo(f"{result.policy}: {event}: captures found {result.captures_found}, "
-                       f"fetched {result.fetched}, reused {result.reused}, "
-                       f"skipped {result.skipped}, failed {result.failed}", err=True)
+            click.echo(
+                f"{result.policy}: {event}: captures found {result.captures_found}, "
+                f"fetched {result.fetched}, reused {result.reused}, "
+                f"skipped {result.skipped}, failed {result.failed}",
+                err=True,
+            )
+
     return plain, lambda: None
 
 
@@ -138,8 +160,9 @@ def _progress_printer(total_label: str) -> tuple[Callable[[str, Any], None], Cal
 @click.option("--from", "from_date", help="Only captures from this date (YYYY[-MM[-DD]]).")
 @click.option("--to", "to_date", help="Only captures up to this date (YYYY[-MM[-DD]]).")
 @click.pass_obj
-def backfill(obj: Context, names: tuple[str, ...], from_date: str | None,
-             to_date: str | None) -> None:
+def backfill(
+    obj: Context, names: tuple[str, ...], from_date: str | None, to_date: str | None
+) -> None:
     """Record the whole archived history of each policy (all, or NAMES) in the database."""
     from crawler.http import build_client
     from crawler.pipeline import backfill as run_backfill
@@ -153,8 +176,9 @@ def backfill(obj: Context, names: tuple[str, ...], from_date: str | None,
         config = obj.config
         policies = config.select_policies(names)
         if not policies:
-            raise ConfigError(f"{config.path}: no [[policy]] tables; add one with "
-                              "`policytrail add URL`")
+            raise ConfigError(
+                f"{config.path}: no [[policy]] tables; add one with `policytrail add URL`"
+            )
     db = store.connect(config.database)
     limiters = Limiters(config.archive.cdx_per_minute, config.archive.playback_per_second)
     update, stop = _progress_printer("captures")
@@ -165,9 +189,17 @@ def backfill(obj: Context, names: tuple[str, ...], from_date: str | None,
         try:
             for policy in policies:
                 try:
-                    result = run_backfill(db, transport, config.archive, policy,
-                                          datetime.now(UTC), from_ts=from_ts, to_ts=to_ts,
-                                          progress=update, ignore=config.ignore_for(policy))
+                    result = run_backfill(
+                        db,
+                        transport,
+                        config.archive,
+                        policy,
+                        datetime.now(UTC),
+                        from_ts=from_ts,
+                        to_ts=to_ts,
+                        progress=update,
+                        ignore=config.ignore_for(policy),
+                    )
                 except CrawlerError as exc:
                     failures += 1
                     click.echo(f"{policy.name}: {exc}", err=True)
@@ -201,13 +233,16 @@ def history(obj: Context, name: str, as_json: bool) -> None:
     with _errors():
         config = obj.config
     if not config.database.exists():
-        raise click.ClickException(f"{config.database}: no database yet; run "
-                                   "`policytrail backfill` first")
+        raise click.ClickException(
+            f"{config.database}: no database yet; run `policytrail backfill` first"
+        )
     db = store.connect(config.database)
     pid = store.policy_id(db, name)
     if pid is None:
-        raise click.ClickException(f"no policy named {name!r} in {config.database}; run "
-                                   f"`policytrail backfill {name}` first")
+        raise click.ClickException(
+            f"no policy named {name!r} in {config.database}; run "
+            f"`policytrail backfill {name}` first"
+        )
     versions = store.history(db, pid)
     if as_json:
         fields = ("number", "first_seen", "last_seen", "snapshots", "words", "text_sha256")
@@ -218,11 +253,17 @@ def history(obj: Context, name: str, as_json: bool) -> None:
 
     table = Table(title=f"{name}: {len(versions)} versions")
     for column in ("#", "first seen", "last seen", "snapshots", "words"):
-        table.add_column(column, justify="right" if column in ("#", "snapshots", "words")
-                         else "left")
+        table.add_column(
+            column, justify="right" if column in ("#", "snapshots", "words") else "left"
+        )
     for v in versions:
-        table.add_row(str(v["number"]), v["first_seen"][:10], v["last_seen"][:10],
-                      str(v["snapshots"]), str(v["words"]))
+        table.add_row(
+            str(v["number"]),
+            v["first_seen"][:10],
+            v["last_seen"][:10],
+            str(v["snapshots"]),
+            str(v["words"]),
+        )
     Console().print(table)
 
 
@@ -233,8 +274,9 @@ def _open_db(config: Config) -> Any:
     from db import store
 
     if not config.database.exists():
-        raise click.ClickException(f"{config.database}: no database yet; run "
-                                   "`policytrail backfill` first")
+        raise click.ClickException(
+            f"{config.database}: no database yet; run `policytrail backfill` first"
+        )
     return store.connect(config.database)
 
 
@@ -243,8 +285,10 @@ def _policy_id(db: Any, config: Config, name: str) -> int:
 
     pid = store.policy_id(db, name)
     if pid is None:
-        raise click.ClickException(f"no policy named {name!r} in {config.database}; run "
-                                   f"`policytrail backfill {name}` first")
+        raise click.ClickException(
+            f"no policy named {name!r} in {config.database}; run "
+            f"`policytrail backfill {name}` first"
+        )
     return pid
 
 
@@ -256,8 +300,7 @@ def _resolve_version(db: Any, pid: int, value: str, option: str) -> dict[str, An
     if value.isdigit() and len(value) < 4:
         number = int(value)
         if not 1 <= number <= len(versions):
-            raise click.BadParameter(f"there are versions 1 to {len(versions)}",
-                                     param_hint=option)
+            raise click.BadParameter(f"there are versions 1 to {len(versions)}", param_hint=option)
         return versions[number - 1]
     end = _date_to_ts(value, option, end=True)
     assert end is not None
@@ -271,8 +314,9 @@ def _resolve_version(db: Any, pid: int, value: str, option: str) -> dict[str, An
     return next(v for v in versions if v["id"] == in_force)
 
 
-def _print_diff(result: Any, fmt: str, title: str, old: dict[str, Any],
-                new: dict[str, Any]) -> None:
+def _print_diff(
+    result: Any, fmt: str, title: str, old: dict[str, Any], new: dict[str, Any]
+) -> None:
     from crawler.report import KIND_MARKS, _folded, diff_to_html, diff_to_json, diff_to_markdown
 
     if fmt == "json":
@@ -292,16 +336,22 @@ def _print_diff(result: Any, fmt: str, title: str, old: dict[str, Any],
     console.print(Text(result.summary, style="italic"))
     for item in _folded(result.changes):
         if isinstance(item, int):
-            console.print(Text(f"  … {item} unchanged section{'s' if item > 1 else ''}",
-                               style="dim"))
+            console.print(
+                Text(f"  … {item} unchanged section{'s' if item > 1 else ''}", style="dim")
+            )
             continue
         heading = item.new_heading if item.new_heading is not None else item.old_heading
         if item.kind == "renamed":
             heading = f"{item.old_heading} → {item.new_heading}"
         console.print()
-        console.print(Text(f"{KIND_MARKS.get(item.kind, '')} {heading or '(preamble)'}  "
-                           f"[{item.kind}, {item.significance}, +{item.words_added} "
-                           f"-{item.words_removed}]", style="bold cyan"))
+        console.print(
+            Text(
+                f"{KIND_MARKS.get(item.kind, '')} {heading or '(preamble)'}  "
+                f"[{item.kind}, {item.significance}, +{item.words_added} "
+                f"-{item.words_removed}]",
+                style="bold cyan",
+            )
+        )
         if item.kind == "moved" and not item.modified:
             continue
         line = Text("  ")
@@ -343,12 +393,17 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
     else:
         old = _resolve_version(db, pid, a, "A")
         new = _resolve_version(db, pid, b, "B") if b else store.history(db, pid)[-1]
-    ignore = next((config.ignore_for(p) for p in config.policies if p.name == name),
-                  config.ignore_for(Policy(name, "http://x")))
-    result = diff_texts(store.version_text(db, old["id"]), store.version_text(db, new["id"]),
-                        ignore)
-    title = (f"{name}: version {old['number']} ({old['first_seen'][:10]}) → version "
-             f"{new['number']} ({new['first_seen'][:10]})")
+    ignore = next(
+        (config.ignore_for(p) for p in config.policies if p.name == name),
+        config.ignore_for(Policy(name, "http://x")),
+    )
+    result = diff_texts(
+        store.version_text(db, old["id"]), store.version_text(db, new["id"]), ignore
+    )
+    title = (
+        f"{name}: version {old['number']} ({old['first_seen'][:10]}) → version "
+        f"{new['number']} ({new['first_seen'][:10]})"
+    )
     fields = ("number", "first_seen", "last_seen", "text_sha256")
     _print_diff(result, fmt, title, {k: old[k] for k in fields}, {k: new[k] for k in fields})
 
@@ -362,8 +417,9 @@ def _read_text(path: Path) -> str:
     if is_pdf(body):
         return render_text(extract_pdf(body))
     head = body[:2048].lstrip().lower()
-    if path.suffix.lower() in (".html", ".htm", ".xhtml") or head.startswith((b"<!doctype",
-                                                                              b"<html")):
+    if path.suffix.lower() in (".html", ".htm", ".xhtml") or head.startswith(
+        (b"<!doctype", b"<html")
+    ):
         return render_text(extract_document(body))
     return body.decode("utf-8", errors="replace")
 
@@ -385,18 +441,33 @@ def diff_files(old: Path, new: Path, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
-                                                                   path_type=Path))
-@click.option("--url", "original", default="", help="The page's original URL (for links and "
-              "the provenance line).")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--url",
+    "original",
+    default="",
+    help="The page's original URL (for links and the provenance line).",
+)
 @click.option("--timestamp", help="The 14-digit Wayback timestamp of the snapshot.")
 @click.option("--kind", type=click.Choice(KINDS), default="privacy", show_default=True)
 @click.option("--select", help="CSS selector of the policy's content.")
 @click.option("--remove", help="CSS selector of parts to drop.")
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write each X.html as DIR/X.md instead of printing.")
-def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind: str,
-            select: str | None, remove: str | None, out_dir: Path | None) -> None:
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each X.html as DIR/X.md instead of printing.",
+)
+def extract(
+    files: tuple[Path, ...],
+    original: str,
+    timestamp: str | None,
+    kind: str,
+    select: str | None,
+    remove: str | None,
+    out_dir: Path | None,
+) -> None:
     """Turn saved HTML pages into clean policy text (markdown with a provenance line)."""
     from crawler.extract import document_hints
     from crawler.extract import extract as extract_document
@@ -404,8 +475,9 @@ def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind:
     from crawler.render import archive_provenance, render_text, render_with_provenance
 
     if timestamp and not re.fullmatch(r"\d{4,14}", timestamp):
-        raise click.BadParameter("write the 14-digit Wayback timestamp, e.g. 20180905001402",
-                                 param_hint="--timestamp")
+        raise click.BadParameter(
+            "write the 14-digit Wayback timestamp, e.g. 20180905001402", param_hint="--timestamp"
+        )
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     for path in files:
@@ -414,15 +486,23 @@ def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind:
             if is_pdf(body):
                 document = extract_pdf(body)
             else:
-                document = extract_document(body, base_url=original, select=select,
-                                            remove=remove, document=document_hints(kind))
+                document = extract_document(
+                    body,
+                    base_url=original,
+                    select=select,
+                    remove=remove,
+                    document=document_hints(kind),
+                )
         except CrawlerError as exc:
             raise click.ClickException(f"{path}: {exc}") from exc
         text = render_text(document)
         if original and timestamp:
             text = render_with_provenance(
-                archive_provenance(original, kind, timestamp.ljust(14, "0"),
-                                   "https://web.archive.org"), text)
+                archive_provenance(
+                    original, kind, timestamp.ljust(14, "0"), "https://web.archive.org"
+                ),
+                text,
+            )
         if out_dir:
             (out_dir / (path.stem + ".md")).write_text(text, encoding="utf-8")
         else:
@@ -430,16 +510,20 @@ def extract(files: tuple[Path, ...], original: str, timestamp: str | None, kind:
 
 
 @cli.command()
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
-              help="Build the demo in this folder and keep it (default: a temporary folder).")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build the demo in this folder and keep it (default: a temporary folder).",
+)
 def demo(keep: Path | None) -> None:
     """Build a small WARC archive of a made-up policy, serve it with pywb on 127.0.0.1,
     backfill it into a fresh database and print its history."""
     try:
         from crawler.demo import PywbArchive, demo_config, write_warc
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise click.ClickException(f"the demo needs the demo extra: pip install "
-                                   f"'policytrail[demo]' ({exc})") from exc
+        raise click.ClickException(
+            f"the demo needs the demo extra: pip install 'policytrail[demo]' ({exc})"
+        ) from exc
 
     with tempfile.TemporaryDirectory(prefix="policytrail-demo-") as tmp:
         folder = keep or Path(tmp)
@@ -459,8 +543,11 @@ def demo(keep: Path | None) -> None:
             ctx.obj = Context(config_path)
             ctx.invoke(backfill, names=())
             ctx.invoke(history, name="larkspur-privacy", as_json=False)
-        click.echo(f"demo: try `policytrail --config {config_path} history larkspur-privacy "
-                   "--json`" if keep else "demo: done (pass --keep DIR to keep the files)")
+        click.echo(
+            f"demo: try `policytrail --config {config_path} history larkspur-privacy --json`"
+            if keep
+            else "demo: done (pass --keep DIR to keep the files)"
+        )
 
 
 def main() -> None:

@@ -91,12 +91,14 @@ class Config:
 
 def _check_url(path: Path, key: str, value: object) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{path}: {key} must be a string URL such as \"https://example.com/privacy\"")
+        raise ConfigError(
+            f'{path}: {key} must be a string URL such as "https://example.com/privacy"'
+        )
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"{path}: {key} = {value!r} is not an http(s) URL; write it in full, "
-            "such as \"https://example.com/privacy\""
+            'such as "https://example.com/privacy"'
         )
     return value
 
@@ -132,7 +134,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
             f"{path}: unknown key {where}.{unknown[0]}; allowed keys are {', '.join(sorted(allowed))}"
         )
     if "url" not in raw:
-        raise ConfigError(f"{path}: {where} has no url; add url = \"https://...\"")
+        raise ConfigError(f'{path}: {where} has no url; add url = "https://..."')
     url = _check_url(path, f"{where}.url", raw["url"])
     name = raw.get("name", policy_name_for(url, str(raw.get("kind", guess_kind(url)))))
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -156,14 +158,17 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
 
 def _patterns(path: Path, key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}: {key} must be a list of regular expressions, such as "
-                          "[\"Version \\\\d+\"]")
+        raise ConfigError(
+            f'{path}: {key} must be a list of regular expressions, such as ["Version \\\\d+"]'
+        )
     for pattern in value:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise ConfigError(f"{path}: {key} has an invalid regular expression {pattern!r} "
-                              f"({exc}); fix or remove it") from None
+            raise ConfigError(
+                f"{path}: {key} has an invalid regular expression {pattern!r} "
+                f"({exc}); fix or remove it"
+            ) from None
     return tuple(value)
 
 
@@ -195,24 +200,40 @@ def load_config(path: str | Path) -> Config:
     db_table = _table(path, data, "database", {"path"})
     db_path = db_table.get("path", "policytrail.db")
     if not isinstance(db_path, str) or not db_path:
-        raise ConfigError(f"{path}: database.path must be a file name such as \"policytrail.db\"")
+        raise ConfigError(f'{path}: database.path must be a file name such as "policytrail.db"')
     database = (path.parent / db_path) if not Path(db_path).is_absolute() else Path(db_path)
 
     a = _table(
         path,
         data,
         "archive",
-        {"url", "cdx_per_minute", "playback_per_second", "workers", "timeout", "retries",
-         "max_redirects"},
+        {
+            "url",
+            "cdx_per_minute",
+            "playback_per_second",
+            "workers",
+            "timeout",
+            "retries",
+            "max_redirects",
+        },
     )
     archive_url = _check_url(path, "archive.url", a.get("url", DEFAULT_ARCHIVE_URL)).rstrip("/")
     archive = ArchiveConfig(
         url=archive_url,
-        cdx_per_minute=_number(path, "archive.cdx_per_minute",
-                               a.get("cdx_per_minute", DEFAULT_CDX_PER_MINUTE), 0.1, 100000),
-        playback_per_second=_number(path, "archive.playback_per_second",
-                                    a.get("playback_per_second", DEFAULT_PLAYBACK_PER_SECOND),
-                                    0.01, 100000),
+        cdx_per_minute=_number(
+            path,
+            "archive.cdx_per_minute",
+            a.get("cdx_per_minute", DEFAULT_CDX_PER_MINUTE),
+            0.1,
+            100000,
+        ),
+        playback_per_second=_number(
+            path,
+            "archive.playback_per_second",
+            a.get("playback_per_second", DEFAULT_PLAYBACK_PER_SECOND),
+            0.01,
+            100000,
+        ),
         workers=int(_number(path, "archive.workers", a.get("workers", DEFAULT_WORKERS), 1, 32)),
         timeout=_number(path, "archive.timeout", a.get("timeout", DEFAULT_TIMEOUT), 1, 600),
         retries=int(_number(path, "archive.retries", a.get("retries", 5), 0, 20)),
@@ -251,8 +272,14 @@ def load_config(path: str | Path) -> Config:
                 f"{path}: two policies are named {policy.name!r}; give each a unique name"
             )
         seen.add(policy.name)
-    return Config(path=path, database=database, archive=archive, user_agent=user_agent,
-                  policies=policies, ignore=global_ignore)
+    return Config(
+        path=path,
+        database=database,
+        archive=archive,
+        user_agent=user_agent,
+        policies=policies,
+        ignore=global_ignore,
+    )
 
 
 def guess_kind(url: str) -> str:
@@ -274,7 +301,9 @@ def policy_name_for(url: str, kind: str) -> str:
     return f"{stem}-{kind}"
 
 
-def add_policy(path: str | Path, url: str, name: str | None = None, kind: str | None = None) -> Policy:
+def add_policy(
+    path: str | Path, url: str, name: str | None = None, kind: str | None = None
+) -> Policy:
     """Append a [[policy]] table to the config file, leaving its comments and layout alone.
 
     Raises ConfigError if the file is invalid, the URL is bad, or the name or URL is taken.

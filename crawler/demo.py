@@ -25,24 +25,42 @@ POLICY_URL = "https://www.larkspur-labs.example/legal/privacy"
 MOVED_URL = "https://www.larkspur-labs.example/privacy-policy"
 COLLECTION = "larkspur"
 
-INTRO = ("Larkspur Labs, Inc. (\"Larkspur\", \"we\", \"us\") makes scheduling software for small "
-         "clinics. This policy explains what personal information we collect when you use our "
-         "website and apps, why we collect it, and the choices you have.")
+INTRO = (
+    'Larkspur Labs, Inc. ("Larkspur", "we", "us") makes scheduling software for small '
+    "clinics. This policy explains what personal information we collect when you use our "
+    "website and apps, why we collect it, and the choices you have."
+)
 SECTIONS_2017 = [
-    ("Information We Collect", [
-        "We collect information you give us when you create an account, such as your name, "
-        "e-mail address, clinic name and billing details.",
-        "We also collect information automatically when you use the service, including your IP "
-        "address, browser type, pages visited and the time of each visit."]),
-    ("How We Use Information", [
-        "We use your information to provide and improve the service, to process payments, and "
-        "to send you messages about your account."]),
-    ("Cookies", [
-        "We use cookies to keep you signed in and to understand how the service is used. You can "
-        "refuse cookies in your browser settings, but parts of the service may stop working."]),
-    ("Sharing", [
-        "We do not sell your personal information. We share it with service providers who host "
-        "our servers and process payments for us, under contracts that protect it."]),
+    (
+        "Information We Collect",
+        [
+            "We collect information you give us when you create an account, such as your name, "
+            "e-mail address, clinic name and billing details.",
+            "We also collect information automatically when you use the service, including your IP "
+            "address, browser type, pages visited and the time of each visit.",
+        ],
+    ),
+    (
+        "How We Use Information",
+        [
+            "We use your information to provide and improve the service, to process payments, and "
+            "to send you messages about your account."
+        ],
+    ),
+    (
+        "Cookies",
+        [
+            "We use cookies to keep you signed in and to understand how the service is used. You can "
+            "refuse cookies in your browser settings, but parts of the service may stop working."
+        ],
+    ),
+    (
+        "Sharing",
+        [
+            "We do not sell your personal information. We share it with service providers who host "
+            "our servers and process payments for us, under contracts that protect it."
+        ],
+    ),
     ("Contact Us", ["Questions about this policy can be sent to privacy@larkspur-labs.example."]),
 ]
 
@@ -50,48 +68,105 @@ SECTIONS_2017 = [
 def _sections(version: int) -> list[tuple[str, list[str]]]:
     s = [(h, list(p)) for h, p in SECTIONS_2017]
     if version >= 2:  # 2018: GDPR update
-        s.insert(2, ("Legal Bases for Processing", [
-            "We process personal data to perform our contract with you, to meet legal "
-            "obligations, and for our legitimate interests in running a secure service."]))
-        s.insert(5, ("Your Rights", [
-            "If you are in the European Economic Area you may ask to access, correct, delete or "
-            "port your personal data, and you may object to processing.",
-            "You can also lodge a complaint with your local data protection authority."]))
-        s[-1] = ("Contact Us", ["Questions about this policy can be sent to our Data Protection "
-                                "Officer at dpo@larkspur-labs.example."])
+        s.insert(
+            2,
+            (
+                "Legal Bases for Processing",
+                [
+                    "We process personal data to perform our contract with you, to meet legal "
+                    "obligations, and for our legitimate interests in running a secure service."
+                ],
+            ),
+        )
+        s.insert(
+            5,
+            (
+                "Your Rights",
+                [
+                    "If you are in the European Economic Area you may ask to access, correct, delete or "
+                    "port your personal data, and you may object to processing.",
+                    "You can also lodge a complaint with your local data protection authority.",
+                ],
+            ),
+        )
+        s[-1] = (
+            "Contact Us",
+            [
+                "Questions about this policy can be sent to our Data Protection "
+                "Officer at dpo@larkspur-labs.example."
+            ],
+        )
     if version >= 3:  # 2020: CCPA and retention
-        s.insert(6, ("California Privacy Rights", [
-            "California residents may request the categories and specific pieces of personal "
-            "information we collected about them in the last twelve months."]))
-        s.insert(7, ("Data Retention", [
-            "We keep account data for as long as your account is open and for three years after "
-            "it closes, unless the law requires us to keep it longer."]))
+        s.insert(
+            6,
+            (
+                "California Privacy Rights",
+                [
+                    "California residents may request the categories and specific pieces of personal "
+                    "information we collected about them in the last twelve months."
+                ],
+            ),
+        )
+        s.insert(
+            7,
+            (
+                "Data Retention",
+                [
+                    "We keep account data for as long as your account is open and for three years after "
+                    "it closes, unless the law requires us to keep it longer."
+                ],
+            ),
+        )
     if version >= 4:  # 2021: sharing renamed and reworded, cookies moved to the end
-        for i, (heading, paras) in enumerate(s):
+        for i, (heading, _paras) in enumerate(s):
             if heading == "Sharing":
-                s[i] = ("How We Share Information", [
-                    "We do not sell your personal information. We share it only with service "
-                    "providers who host our servers, process payments and send e-mail for us, "
-                    "under contracts that protect it."])
+                s[i] = (
+                    "How We Share Information",
+                    [
+                        "We do not sell your personal information. We share it only with service "
+                        "providers who host our servers, process payments and send e-mail for us, "
+                        "under contracts that protect it."
+                    ],
+                )
         cookies = next(x for x in s if x[0] == "Cookies")
         s.remove(cookies)
         s.insert(len(s) - 1, cookies)
     if version >= 5:  # 2023: biometric data, retention shortened
-        s.insert(2, ("Biometric Data", [
-            "If your clinic turns on face sign-in, we process a template of your face to verify "
-            "your identity. We delete it within 30 days after you turn the feature off."]))
+        s.insert(
+            2,
+            (
+                "Biometric Data",
+                [
+                    "If your clinic turns on face sign-in, we process a template of your face to verify "
+                    "your identity. We delete it within 30 days after you turn the feature off."
+                ],
+            ),
+        )
         for i, (heading, _) in enumerate(s):
             if heading == "Data Retention":
-                s[i] = ("Data Retention", [
-                    "We keep account data for as long as your account is open and for one year "
-                    "after it closes, unless the law requires us to keep it longer."])
+                s[i] = (
+                    "Data Retention",
+                    [
+                        "We keep account data for as long as your account is open and for one year "
+                        "after it closes, unless the law requires us to keep it longer."
+                    ],
+                )
     return s
 
 
-UPDATED = {1: "March 1, 2017", 2: "May 25, 2018", 3: "January 1, 2020", 4: "June 30, 2021",
-           5: "April 1, 2023"}
-ADS = ["Try Larkspur Cloud free for 30 days", "Meet Larkspur at HealthTech Summit",
-       "New: online booking widgets", "Sponsored: ClinicPay card readers"]
+UPDATED = {
+    1: "March 1, 2017",
+    2: "May 25, 2018",
+    3: "January 1, 2020",
+    4: "June 30, 2021",
+    5: "April 1, 2023",
+}
+ADS = [
+    "Try Larkspur Cloud free for 30 days",
+    "Meet Larkspur at HealthTech Summit",
+    "New: online booking widgets",
+    "Sponsored: ClinicPay card readers",
+]
 
 
 def policy_html(version: int, noise: int) -> bytes:
@@ -99,16 +174,16 @@ def policy_html(version: int, noise: int) -> bytes:
     token = hashlib.sha1(f"token-{noise}".encode()).hexdigest()
     year = 2016 + noise // 2 + 1
     parts = [
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         "<title>Privacy Policy | Larkspur Labs</title>",
         f"<script>window.__session = \"{token}\"; dataLayer.push({{'n': {noise}}});</script>",
         "<style>.ad-slot{float:right}</style></head><body>",
-        "<div id=\"cookie-banner\" class=\"cookie-consent\"><p>We use cookies to improve your "
-        "experience. <a href=\"/cookies\">Learn more</a> <button>Accept</button></p></div>",
-        "<header class=\"site-header\"><a href=\"/\">Larkspur Labs</a><nav><ul>"
-        "<li><a href=\"/product\">Product</a></li><li><a href=\"/pricing\">Pricing</a></li>"
-        "<li><a href=\"/blog\">Blog</a></li></ul></nav></header>",
-        "<div class=\"layout\"><main class=\"content\"><article>",
+        '<div id="cookie-banner" class="cookie-consent"><p>We use cookies to improve your '
+        'experience. <a href="/cookies">Learn more</a> <button>Accept</button></p></div>',
+        '<header class="site-header"><a href="/">Larkspur Labs</a><nav><ul>'
+        '<li><a href="/product">Product</a></li><li><a href="/pricing">Pricing</a></li>'
+        '<li><a href="/blog">Blog</a></li></ul></nav></header>',
+        '<div class="layout"><main class="content"><article>',
         "<h1>Privacy Policy</h1>",
         f"<p><em>Last updated: {UPDATED[version]}</em></p>",
         f"<p>{INTRO}</p>",
@@ -118,12 +193,12 @@ def policy_html(version: int, noise: int) -> bytes:
         parts.extend(f"<p>{p}</p>" for p in paragraphs)
     parts += [
         "</article></main>",
-        f"<aside class=\"ad-slot\"><p>{ADS[noise % len(ADS)]}</p>"
-        f"<img src=\"/ads/{token[:8]}.png\" alt=\"\"></aside></div>",
-        f"<form class=\"newsletter\"><input type=\"hidden\" name=\"csrf\" value=\"{token}\">"
-        "<input type=\"email\" name=\"email\"><button>Subscribe</button></form>",
+        f'<aside class="ad-slot"><p>{ADS[noise % len(ADS)]}</p>'
+        f'<img src="/ads/{token[:8]}.png" alt=""></aside></div>',
+        f'<form class="newsletter"><input type="hidden" name="csrf" value="{token}">'
+        '<input type="email" name="email"><button>Subscribe</button></form>',
         f"<footer><p>&copy; {year} Larkspur Labs, Inc. All rights reserved.</p>"
-        "<a href=\"/terms\">Terms</a> <a href=\"/legal/privacy\">Privacy</a></footer>",
+        '<a href="/terms">Terms</a> <a href="/legal/privacy">Privacy</a></footer>',
         "</body></html>",
     ]
     return "\n".join(parts).encode("utf-8")
@@ -141,7 +216,9 @@ class FixtureCapture:
 
 TIMELINE = [
     FixtureCapture("20170315093000", "http://larkspur-labs.example/legal/privacy", "page", 1, 1),
-    FixtureCapture("20170921141500", "http://www.larkspur-labs.example/legal/privacy", "page", 1, 2),
+    FixtureCapture(
+        "20170921141500", "http://www.larkspur-labs.example/legal/privacy", "page", 1, 2
+    ),
     FixtureCapture("20180110080000", POLICY_URL, "page", 1, 3),
     FixtureCapture("20180525120000", POLICY_URL, "page", 2, 4),
     FixtureCapture("20181103170000", POLICY_URL, "page", 2, 5),
@@ -187,36 +264,53 @@ def write_warc(path: Path, timeline: list[FixtureCapture] | None = None) -> Path
             if cap.kind == "revisit":
                 orig_url, body = bodies[cap.target]
                 digest = "sha1:" + _b32sha1(body)
-                headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")],
-                                           protocol="HTTP/1.1")
+                headers = StatusAndHeaders(
+                    "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+                )
                 record = writer.create_revisit_record(
-                    cap.url, digest=digest, refers_to_uri=orig_url,
-                    refers_to_date=_warc_date(cap.target), http_headers=headers,
-                    warc_headers_dict={"WARC-Date": date})
+                    cap.url,
+                    digest=digest,
+                    refers_to_uri=orig_url,
+                    refers_to_date=_warc_date(cap.target),
+                    http_headers=headers,
+                    warc_headers_dict={"WARC-Date": date},
+                )
                 writer.write_record(record)
                 record.raw_stream.close()  # warcio buffers into a temp file it never closes
                 continue
             if cap.kind == "page":
-                status, ctype, body = "200 OK", "text/html; charset=utf-8", policy_html(
-                    cap.version, cap.noise)
+                status, ctype, body = (
+                    "200 OK",
+                    "text/html; charset=utf-8",
+                    policy_html(cap.version, cap.noise),
+                )
                 extra: list[tuple[str, str]] = []
             elif cap.kind == "redirect":
                 status, ctype, body = "301 Moved Permanently", "text/html; charset=utf-8", b""
                 extra = [("Location", cap.target)]
             elif cap.kind == "notfound":
-                status, ctype, body = ("404 Not Found", "text/html; charset=utf-8",
-                                       b"<html><body><h1>Not Found</h1></body></html>")
+                status, ctype, body = (
+                    "404 Not Found",
+                    "text/html; charset=utf-8",
+                    b"<html><body><h1>Not Found</h1></body></html>",
+                )
                 extra = []
             else:
                 status, ctype, body = "200 OK", "application/pdf", b"%PDF-1.4\n%fixture\n"
                 extra = []
             bodies[cap.timestamp] = (cap.url, body)
             headers = StatusAndHeaders(
-                status, [("Content-Type", ctype), ("Content-Length", str(len(body))), *extra],
-                protocol="HTTP/1.1")
-            record = writer.create_warc_record(cap.url, "response", payload=io.BytesIO(body),
-                                               http_headers=headers,
-                                               warc_headers_dict={"WARC-Date": date})
+                status,
+                [("Content-Type", ctype), ("Content-Length", str(len(body))), *extra],
+                protocol="HTTP/1.1",
+            )
+            record = writer.create_warc_record(
+                cap.url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=headers,
+                warc_headers_dict={"WARC-Date": date},
+            )
             writer.write_record(record)
             record.raw_stream.close()
     return path
@@ -224,6 +318,7 @@ def write_warc(path: Path, timeline: list[FixtureCapture] | None = None) -> Path
 
 def _b32sha1(body: bytes) -> str:
     import base64
+
     return base64.b32encode(hashlib.sha1(body).digest()).decode()
 
 
@@ -239,8 +334,9 @@ def _tool(name: str) -> str:
         return str(local)
     found = shutil.which(name)
     if not found:
-        raise RuntimeError(f"{name} not found: install the demo extra (pip install "
-                           "'policytrail[demo]')")
+        raise RuntimeError(
+            f"{name} not found: install the demo extra (pip install 'policytrail[demo]')"
+        )
     return found
 
 
@@ -260,10 +356,18 @@ class PywbArchive:
     def add_warcs(self, *warcs: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / "collections" / self.collection).exists():
-            subprocess.run([_tool("wb-manager"), "init", self.collection], cwd=self.root,
-                           check=True, capture_output=True)
-        subprocess.run([_tool("wb-manager"), "add", self.collection, *map(str, warcs)],
-                       cwd=self.root, check=True, capture_output=True)
+            subprocess.run(
+                [_tool("wb-manager"), "init", self.collection],
+                cwd=self.root,
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(
+            [_tool("wb-manager"), "add", self.collection, *map(str, warcs)],
+            cwd=self.root,
+            check=True,
+            capture_output=True,
+        )
 
     def start(self, timeout: float = 30.0) -> PywbArchive:
         self.port = free_port()
@@ -271,7 +375,11 @@ class PywbArchive:
         with (self.root / "pywb.log").open("wb") as log_file:
             self.process = subprocess.Popen(
                 [_tool("wayback"), "-b", "127.0.0.1", "-p", str(self.port)],
-                cwd=self.root, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+                cwd=self.root,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -305,9 +413,10 @@ def demo_config(folder: Path, archive_url: str) -> Path:
     path = folder / "config.toml"
     path.write_text(
         "# policytrail demo: Larkspur Labs' privacy policy in a local pywb archive\n"
-        "[database]\npath = \"demo.db\"\n\n"
-        f"[archive]\nurl = \"{archive_url}\"\ncdx_per_minute = 6000\nplayback_per_second = 100\n\n"
-        "[[policy]]\nname = \"larkspur-privacy\"\n"
-        f"url = \"{POLICY_URL}\"\nkind = \"privacy\"\n",
-        encoding="utf-8")
+        '[database]\npath = "demo.db"\n\n'
+        f'[archive]\nurl = "{archive_url}"\ncdx_per_minute = 6000\nplayback_per_second = 100\n\n'
+        '[[policy]]\nname = "larkspur-privacy"\n'
+        f'url = "{POLICY_URL}"\nkind = "privacy"\n',
+        encoding="utf-8",
+    )
     return path

@@ -21,20 +21,38 @@ from difflib import SequenceMatcher
 
 from crawler.sections import Section, plain
 
-MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-DATE = (rf"(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+"
-        rf"(?:of\s+)?{MONTHS},?\s+\d{{4}}|{MONTHS}\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|"
-        r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})")
+MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+DATE = (
+    rf"(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+"
+    rf"(?:of\s+)?{MONTHS},?\s+\d{{4}}|{MONTHS}\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|"
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
+)
 # "Last updated: May 25, 2018" and its kin: the date is bookkeeping, not policy.
 DEFAULT_IGNORE = (
     rf"(?:last\s+(?:updated|modified|revised|changed|amended)|updated(?:\s+on)?|effective"
     rf"(?:\s+(?:date|as\s+of|from|on))?|revised(?:\s+on)?|date\s+of\s+last\s+revision|"
     rf"version\s+date)\s*(?:on|as\s+of)?\s*[:\-–—]?\s*{DATE}",
 )
-QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-                        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-                        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " "})
+QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
 WORD = re.compile(r"\S+")
 PUNCT = re.compile(r"[^\w\s]")
 MIN_PAIR_SCORE = 0.5
@@ -63,11 +81,18 @@ class SectionChange:
 
     def to_dict(self, redline: bool = True) -> dict[str, object]:
         out: dict[str, object] = {
-            "kind": self.kind, "old_heading": self.old_heading, "new_heading": self.new_heading,
-            "old_index": self.old_index, "new_index": self.new_index,
-            "similarity": round(self.similarity, 4), "significance": self.significance,
-            "words_added": self.words_added, "words_removed": self.words_removed,
-            "moved": self.moved, "renamed": self.renamed, "modified": self.modified,
+            "kind": self.kind,
+            "old_heading": self.old_heading,
+            "new_heading": self.new_heading,
+            "old_index": self.old_index,
+            "new_index": self.new_index,
+            "similarity": round(self.similarity, 4),
+            "significance": self.significance,
+            "words_added": self.words_added,
+            "words_removed": self.words_removed,
+            "moved": self.moved,
+            "renamed": self.renamed,
+            "modified": self.modified,
             "path": list(self.path),
         }
         if self.related:
@@ -198,8 +223,9 @@ def _stay_in_order(pairs: dict[int, int]) -> set[int]:
     return keep
 
 
-def diff(old: Sequence[Section], new: Sequence[Section],
-         ignore: Sequence[str] = DEFAULT_IGNORE) -> Diff:
+def diff(
+    old: Sequence[Section], new: Sequence[Section], ignore: Sequence[str] = DEFAULT_IGNORE
+) -> Diff:
     """Compare two versions' sections. Changes come in new-document order, each removed
     section after the new section that follows its old neighbour."""
     pairs = _align(old, new)
@@ -210,22 +236,33 @@ def diff(old: Sequence[Section], new: Sequence[Section],
         o_index = new_to_old.get(section.index)
         if o_index is None:
             changes[(section.index, 0)] = SectionChange(
-                "added", None, section.heading, None, section.index, 0.0, "substantive",
+                "added",
+                None,
+                section.heading,
+                None,
+                section.index,
+                0.0,
+                "substantive",
                 words_added=section.words,
-                redline=(("insert", " ".join(WORD.findall(section.text))),), path=section.path)
+                redline=(("insert", " ".join(WORD.findall(section.text))),),
+                path=section.path,
+            )
             continue
         before = old[o_index]
         renamed = _key(before.heading) != _key(section.heading)
         moved = o_index not in in_order
         same_text = before.text == section.text
         if same_text:
-            parts, added, removed = ((("equal", " ".join(WORD.findall(section.text))),), 0, 0)
+            parts: tuple[tuple[str, str], ...] = (("equal", " ".join(WORD.findall(section.text))),)
+            added = removed = 0
         else:
             parts, added, removed = redline(before.text, section.text)
         modified = not same_text
-        cosmetic = (not modified or normalize(before.text, ignore) == normalize(
-            section.text, ignore)) and (not renamed or normalize(before.heading, ignore) ==
-                                        normalize(section.heading, ignore))
+        cosmetic = (
+            not modified or normalize(before.text, ignore) == normalize(section.text, ignore)
+        ) and (
+            not renamed or normalize(before.heading, ignore) == normalize(section.heading, ignore)
+        )
         if renamed:
             kind = "renamed"
         elif moved:
@@ -242,8 +279,21 @@ def diff(old: Sequence[Section], new: Sequence[Section],
             significance = "substantive"
         similarity = 1.0 if same_text else _dice(_bag(before.text), _bag(section.text))
         changes[(section.index, 0)] = SectionChange(
-            kind, before.heading, section.heading, o_index, section.index, similarity,
-            significance, added, removed, parts, moved, renamed, modified, path=section.path)
+            kind,
+            before.heading,
+            section.heading,
+            o_index,
+            section.index,
+            similarity,
+            significance,
+            added,
+            removed,
+            parts,
+            moved,
+            renamed,
+            modified,
+            path=section.path,
+        )
     # Removed sections sit after the new position of their nearest surviving old predecessor.
     for section in old:
         if section.index in pairs:
@@ -254,16 +304,25 @@ def diff(old: Sequence[Section], new: Sequence[Section],
                 anchor = float(pairs[previous])
                 break
         changes[(anchor + 0.5, section.index)] = SectionChange(
-            "removed", section.heading, None, section.index, None, 0.0, "substantive",
+            "removed",
+            section.heading,
+            None,
+            section.index,
+            None,
+            0.0,
+            "substantive",
             words_removed=section.words,
-            redline=(("delete", " ".join(WORD.findall(section.text))),), path=section.path)
+            redline=(("delete", " ".join(WORD.findall(section.text))),),
+            path=section.path,
+        )
     ordered = [changes[key] for key in sorted(changes)]
     ordered = _detect_split_merge(ordered, old, new)
     return _summarise(tuple(ordered))
 
 
-def _detect_split_merge(changes: list[SectionChange], old: Sequence[Section],
-                        new: Sequence[Section]) -> list[SectionChange]:
+def _detect_split_merge(
+    changes: list[SectionChange], old: Sequence[Section], new: Sequence[Section]
+) -> list[SectionChange]:
     """A modified section that lost text which an added neighbour now holds was split; an added
     section... and the mirror image: merged."""
     result = list(changes)
@@ -273,17 +332,26 @@ def _detect_split_merge(changes: list[SectionChange], old: Sequence[Section],
         added_bag = _bag(new[change.new_index].text)
         if sum(added_bag.values()) < 5:
             continue
-        for j, other in enumerate(result):
-            if other.kind not in ("modified", "renamed") or other.old_index is None or \
-                    other.new_index is None or abs(other.new_index - change.new_index) > 1:
+        for other in result:
+            if (
+                other.kind not in ("modified", "renamed")
+                or other.old_index is None
+                or other.new_index is None
+                or abs(other.new_index - change.new_index) > 1
+            ):
                 continue
             old_bag = _bag(old[other.old_index].text)
             kept_bag = _bag(new[other.new_index].text)
             lost = old_bag - kept_bag
             if sum(lost.values()) >= 5 and _dice(lost, added_bag) >= 0.8:
-                result[i] = _replace(change, kind="split", old_heading=other.old_heading,
-                                     old_index=other.old_index, related=(other.new_index,),
-                                     similarity=_dice(lost, added_bag))
+                result[i] = _replace(
+                    change,
+                    kind="split",
+                    old_heading=other.old_heading,
+                    old_index=other.old_index,
+                    related=(other.new_index,),
+                    similarity=_dice(lost, added_bag),
+                )
                 break
     for i, change in enumerate(result):
         if change.kind != "removed" or change.old_index is None:
@@ -292,20 +360,30 @@ def _detect_split_merge(changes: list[SectionChange], old: Sequence[Section],
         if sum(removed_bag.values()) < 5:
             continue
         for other in result:
-            if other.kind not in ("modified", "renamed") or other.old_index is None or \
-                    other.new_index is None or abs(other.old_index - change.old_index) > 1:
+            if (
+                other.kind not in ("modified", "renamed")
+                or other.old_index is None
+                or other.new_index is None
+                or abs(other.old_index - change.old_index) > 1
+            ):
                 continue
             gained = _bag(new[other.new_index].text) - _bag(old[other.old_index].text)
             if sum(gained.values()) >= 5 and _dice(gained, removed_bag) >= 0.8:
-                result[i] = _replace(change, kind="merged", new_heading=other.new_heading,
-                                     new_index=other.new_index, related=(other.old_index,),
-                                     similarity=_dice(gained, removed_bag))
+                result[i] = _replace(
+                    change,
+                    kind="merged",
+                    new_heading=other.new_heading,
+                    new_index=other.new_index,
+                    related=(other.old_index,),
+                    similarity=_dice(gained, removed_bag),
+                )
                 break
     return result
 
 
 def _replace(change: SectionChange, **fields: object) -> SectionChange:
     from dataclasses import replace
+
     return replace(change, **fields)  # type: ignore[arg-type]
 
 
@@ -327,17 +405,28 @@ def _summarise(changes: tuple[SectionChange, ...]) -> Diff:
             continue
         phrase = f"{n} {'section' if n == 1 else 'sections'} {kind}" if not parts else f"{n} {kind}"
         if kind in ("added", "removed", "renamed", "split", "merged") and n <= 3:
-            phrase += ": " + ", ".join(_quoted(c) for c in changes
-                                       if c.kind == kind and c.significance == "substantive")
+            phrase += ": " + ", ".join(
+                _quoted(c) for c in changes if c.kind == kind and c.significance == "substantive"
+            )
         parts.append(phrase)
     summary = ", ".join(parts)
     if cosmetic:
-        note = f"{cosmetic} cosmetic" if parts else (
-            f"{cosmetic} {'section' if cosmetic == 1 else 'sections'} changed cosmetically only")
+        note = (
+            f"{cosmetic} cosmetic"
+            if parts
+            else (
+                f"{cosmetic} {'section' if cosmetic == 1 else 'sections'} changed cosmetically only"
+            )
+        )
         summary = f"{summary}; {note}" if parts else note
-    return Diff(changes, summary or "no change", substantive,
-                sum(c.words_added for c in changes), sum(c.words_removed for c in changes),
-                dict(counts))
+    return Diff(
+        changes,
+        summary or "no change",
+        substantive,
+        sum(c.words_added for c in changes),
+        sum(c.words_removed for c in changes),
+        dict(counts),
+    )
 
 
 def diff_texts(old: str, new: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> Diff:
@@ -347,6 +436,12 @@ def diff_texts(old: str, new: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> Di
 
     result = diff(split_sections(old), split_sections(new), ignore)
     if result.summary == "no change" and old != new:
-        return Diff(result.changes, "formatting only (markup, line endings or blank lines)",
-                    False, 0, 0, result.counts)
+        return Diff(
+            result.changes,
+            "formatting only (markup, line endings or blank lines)",
+            False,
+            0,
+            0,
+            result.counts,
+        )
     return result

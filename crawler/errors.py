@@ -1,14 +1,14 @@
 """The errors policytrail raises, one class per thing a caller can act on.
 
-    CrawlerError
-    ├── ConfigError (ValueError)        the config file or an argument is wrong: fix it and rerun
-    ├── FetchError                      a request failed after its retries: it is retried next run
-    │   └── WaybackError
-    │       ├── NoMemento (LookupError) the archive has no such capture: nothing to retry
-    │       ├── Blocked                 the site or URL is excluded from the archive: stop asking
-    │       ├── RateLimited             the archive said 429: every worker pauses `retry_after` s
-    │       └── RedirectLoop            captured redirects go round in circles: skip the capture
-    └── ExtractionError                 the body cannot be turned into text (not HTML, empty...)
+CrawlerError
+├── ConfigError (ValueError)        the config file or an argument is wrong: fix it and rerun
+├── FetchError                      a request failed after its retries: it is retried next run
+│   └── WaybackError
+│       ├── NoMemento (LookupError) the archive has no such capture: nothing to retry
+│       ├── Blocked                 the site or URL is excluded from the archive: stop asking
+│       ├── RateLimited             the archive said 429: every worker pauses `retry_after` s
+│       └── RedirectLoop            captured redirects go round in circles: skip the capture
+└── ExtractionError                 the body cannot be turned into text (not HTML, empty...)
 """
 
 from __future__ import annotations

@@ -28,8 +28,17 @@ NEVER_CONTENT = (
     "textarea, option, datalist, link, meta, map, audio, video, source, track, dialog, head"
 )
 BOILERPLATE_TAGS = ("nav", "footer", "aside")
-BOILERPLATE_ROLES = ("navigation", "banner", "contentinfo", "complementary", "search", "menu",
-                     "menubar", "dialog", "alertdialog")
+BOILERPLATE_ROLES = (
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "search",
+    "menu",
+    "menubar",
+    "dialog",
+    "alertdialog",
+)
 # Class/id words of boilerplate, after Readability's unlikelyCandidates, plus cookie/consent walls.
 UNLIKELY = re.compile(
     r"(^|[-_\s])(ad|ads|adv|advert|advertisement|ad-?slot|banner|breadcrumbs?|combx|comment|"
@@ -39,13 +48,62 @@ UNLIKELY = re.compile(
     r"([-_\s]|$)",
     re.I,
 )
-MAYBE_CONTENT = re.compile(r"article|body|content|main|column|policy|privacy|terms|legal|text|post|"
-                           r"entry|page", re.I)
+MAYBE_CONTENT = re.compile(
+    r"article|body|content|main|column|policy|privacy|terms|legal|text|post|"
+    r"entry|page",
+    re.I,
+)
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body center dd details dialog dir div dl dt fieldset "
-    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li main menu nav ol p "
-    "pre section summary table tbody td tfoot th thead tr ul caption legend".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "caption",
+        "legend",
+    ]
 )
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b\ufeff]+")
@@ -81,10 +139,13 @@ class Document:
 
 def decode_html(body: bytes, content_type: str = "") -> str:
     """Decode HTML bytes: BOM, HTTP charset, <meta charset>, then UTF-8 or windows-1252."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if body.startswith(bom):
-            return body[len(bom):].decode(encoding, errors="replace")
+            return body[len(bom) :].decode(encoding, errors="replace")
     candidates: list[str] = []
     match = re.search(r"charset\s*=\s*[\"']?([a-zA-Z0-9_.:-]+)", content_type or "", re.I)
     if match:
@@ -151,8 +212,12 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
             doomed.append(node)
             continue
         names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-        if (tag not in ("main", "article", "a") and len(names) > 1 and UNLIKELY.search(names)
-                and not MAYBE_CONTENT.search(names)):
+        if (
+            tag not in ("main", "article", "a")
+            and len(names) > 1
+            and UNLIKELY.search(names)
+            and not MAYBE_CONTENT.search(names)
+        ):
             doomed.append(node)
     return doomed
 
@@ -224,8 +289,11 @@ def _descend(node: LexborNode, weight: int) -> tuple[LexborNode, int]:
             own = total - _link_chars(child)
             if own > best_weight:
                 best, best_weight = child, own
-        if (best is None or best_weight < 0.9 * weight
-                or best.tag in ("ul", "ol", "p", "table", "tr", "tbody")):
+        if (
+            best is None
+            or best_weight < 0.9 * weight
+            or best.tag in ("ul", "ol", "p", "table", "tr", "tbody")
+        ):
             break
         node, weight = best, best_weight
     return node, weight
@@ -251,9 +319,15 @@ def page_title(raw: str) -> str:
     return WS.sub(" ", raw).strip()
 
 
-def extract(body: bytes | str, *, content_type: str = "", base_url: str = "",
-            select: str | None = None, remove: str | None = None,
-            document: tuple[str, ...] = ()) -> Document:
+def extract(
+    body: bytes | str,
+    *,
+    content_type: str = "",
+    base_url: str = "",
+    select: str | None = None,
+    remove: str | None = None,
+    document: tuple[str, ...] = (),
+) -> Document:
     """Extract the main content of an HTML page. Raises ExtractionError for a page with no text.
 
     `document`: phrases naming the wanted document (see `document_hints`), used when a page
@@ -355,9 +429,26 @@ def _is_data_table(table: LexborNode) -> bool:
     if len(table.css("table")) > 1:  # css() matches the node itself too
         return False
     for cell in table.css("td, th"):
-        if any(n.tag in ("p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table",
-                         "blockquote", "pre")
-               for n in cell.traverse() if n is not cell and n.is_element_node):
+        if any(
+            n.tag
+            in (
+                "p",
+                "div",
+                "ul",
+                "ol",
+                "h1",
+                "h2",
+                "h3",
+                "h4",
+                "h5",
+                "h6",
+                "table",
+                "blockquote",
+                "pre",
+            )
+            for n in cell.traverse()
+            if n is not cell and n.is_element_node
+        ):
             return False
         if len(WS.sub(" ", cell.text(deep=True) or "")) > 300:
             return False
@@ -392,8 +483,7 @@ class _Walker:
             start = self.start_next and self.kind in ("item", "row")
             if start or self.kind in ("item", "row"):
                 self.start_next = False
-            self.blocks.append(Block(self.kind, joined, self.level, self.marker, self.quote,
-                                     start))
+            self.blocks.append(Block(self.kind, joined, self.level, self.marker, self.quote, start))
         self.kind, self.level, self.marker = "para", 0, ""
 
     def start(self, kind: str, level: int = 0, marker: str = "") -> None:
@@ -452,8 +542,9 @@ class _Walker:
                 self.flush()
                 self.start_next = True
                 for index, row in enumerate(node.css("tr")):
-                    cells = [WS.sub(" ", self.inline_children(c)).strip()
-                             for c in row.css("td, th")]
+                    cells = [
+                        WS.sub(" ", self.inline_children(c)).strip() for c in row.css("td, th")
+                    ]
                     self.start("row")
                     self.buf.append(" | ".join(cells))
                     self.flush()
@@ -542,17 +633,42 @@ class _Walker:
 
 # -- pages that hold several documents -------------------------------------------------------
 
-DOCUMENT_WORDS = re.compile(r"\b(policy|policies|terms|agreement|notice|statement|addendum|"
-                            r"guidelines|conditions|imprint|charter|rules)\b", re.I)
-NOT_A_TITLE = re.compile(r"^\W*\d|^\W*(?:[A-Z]|[IVXL]+)\.\s|^\W*(?:<|https?:)|"
-                         r"\b(changes?|updates?|modifications?|to this|of this|our)\b", re.I)
+DOCUMENT_WORDS = re.compile(
+    r"\b(policy|policies|terms|agreement|notice|statement|addendum|"
+    r"guidelines|conditions|imprint|charter|rules)\b",
+    re.I,
+)
+NOT_A_TITLE = re.compile(
+    r"^\W*\d|^\W*(?:[A-Z]|[IVXL]+)\.\s|^\W*(?:<|https?:)|"
+    r"\b(changes?|updates?|modifications?|to this|of this|our)\b",
+    re.I,
+)
 KIND_HINTS = {
-    "privacy": ("privacy policy", "privacy notice", "privacy statement", "data protection",
-                "privacy"),
-    "terms": ("terms of service", "terms of use", "terms and conditions", "terms & conditions",
-              "user agreement", "conditions of use", "terms"),
-    "cookies": ("cookie policy", "cookies policy", "cookie statement", "cookie notice",
-                "trackers", "cookies", "cookie"),
+    "privacy": (
+        "privacy policy",
+        "privacy notice",
+        "privacy statement",
+        "data protection",
+        "privacy",
+    ),
+    "terms": (
+        "terms of service",
+        "terms of use",
+        "terms and conditions",
+        "terms & conditions",
+        "user agreement",
+        "conditions of use",
+        "terms",
+    ),
+    "cookies": (
+        "cookie policy",
+        "cookies policy",
+        "cookie statement",
+        "cookie notice",
+        "trackers",
+        "cookies",
+        "cookie",
+    ),
 }
 TITLE_SYNONYMS = {
     "copyright": ("copyright", "dmca"),
@@ -581,9 +697,7 @@ def _plain(text: str) -> str:
 
 def _title_signature(block: Block) -> tuple[str, int] | None:
     """(kind, level) of a block that reads as a document's own title, else None."""
-    if block.kind == "heading":
-        text = block.text
-    elif block.kind == "para" and not re.search(r"[*_\[]", block.text):
+    if block.kind == "heading" or block.kind == "para" and not re.search(r"[*_\[]", block.text):
         text = block.text
     else:
         return None
@@ -600,16 +714,20 @@ def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
         return blocks
     for block in blocks:
         # A page whose own <h1> names the wanted document is that document.
-        if block.kind == "heading" and block.level == 1 and any(
-                h in _plain(block.text) for h in hints):
+        if (
+            block.kind == "heading"
+            and block.level == 1
+            and any(h in _plain(block.text) for h in hints)
+        ):
             return blocks
     titles = [(i, sig) for i, b in enumerate(blocks) if (sig := _title_signature(b))]
     by_signature: dict[tuple[str, int], list[int]] = {}
     for i, sig in titles:
         by_signature.setdefault(sig, []).append(i)
     total_words = sum(len(b.text.split()) for b in blocks)
+
     def words_between(start: int, end: int) -> int:
-        return sum(len(b.text.split()) for b in blocks[start + 1:end])
+        return sum(len(b.text.split()) for b in blocks[start + 1 : end])
 
     groups = []
     for positions in by_signature.values():
@@ -625,9 +743,8 @@ def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
                     continue
                 end = positions[n + 1] if n + 1 < len(positions) else len(blocks)
                 words = sum(len(b.text.split()) for b in blocks[start:end])
-                if words >= 80 and words < 0.9 * total_words and (best is None
-                                                                  or words > best[0]):
+                if words >= 80 and words < 0.9 * total_words and (best is None or words > best[0]):
                     best = (words, start, end)
         if best:
-            return blocks[best[1]:best[2]]
+            return blocks[best[1] : best[2]]
     return blocks

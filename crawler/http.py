@@ -13,8 +13,9 @@ def build_client(config: Config, transport: httpx.BaseTransport | None = None) -
         headers={"User-Agent": config.user_agent},
         # Read timeouts count between bytes; EDGI found 10 s+ much steadier than 2 s.
         timeout=httpx.Timeout(archive.timeout, connect=min(archive.timeout, 15.0)),
-        limits=httpx.Limits(max_connections=archive.workers + 1,
-                            max_keepalive_connections=archive.workers + 1),
+        limits=httpx.Limits(
+            max_connections=archive.workers + 1, max_keepalive_connections=archive.workers + 1
+        ),
         transport=transport,
         follow_redirects=False,
     )

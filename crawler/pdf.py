@@ -35,8 +35,9 @@ def extract_pdf(body: bytes) -> Document:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError as exc:
-        raise ExtractionError("PDF support needs the pdf extra: pip install "
-                              "'policytrail[pdf]'") from exc
+        raise ExtractionError(
+            "PDF support needs the pdf extra: pip install 'policytrail[pdf]'"
+        ) from exc
     try:
         reader = PdfReader(io.BytesIO(body), strict=False)
         pages = [page.extract_text() or "" for page in reader.pages[:MAX_PAGES]]

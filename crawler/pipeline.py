@@ -41,8 +41,14 @@ from db import store
 
 log = logging.getLogger(__name__)
 
-HTML_MIMETYPES = ("text/html", "application/xhtml+xml", "text/plain", "unk", "warc/revisit",
-                  "application/pdf")
+HTML_MIMETYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "text/plain",
+    "unk",
+    "warc/revisit",
+    "application/pdf",
+)
 
 
 @dataclass
@@ -83,19 +89,33 @@ def _skip_reason(mimetype: str, status: int | None) -> str | None:
     return None
 
 
-def _fetch(transport: Transport, endpoint: ArchiveEndpoint, archive: ArchiveConfig,
-           timestamp: str, url: str) -> Memento | CrawlerError:
+def _fetch(
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    archive: ArchiveConfig,
+    timestamp: str,
+    url: str,
+) -> Memento | CrawlerError:
     try:
-        return fetch_memento(transport, endpoint, timestamp, url,
-                             max_redirects=archive.max_redirects)
+        return fetch_memento(
+            transport, endpoint, timestamp, url, max_redirects=archive.max_redirects
+        )
     except CrawlerError as exc:
         return exc
 
 
-def backfill(db: Database, transport: Transport, archive: ArchiveConfig, policy: Policy,
-             now: datetime, *, from_ts: str | None = None, to_ts: str | None = None,
-             progress: Progress | None = None,
-             ignore: tuple[str, ...] | None = None) -> BackfillResult:
+def backfill(
+    db: Database,
+    transport: Transport,
+    archive: ArchiveConfig,
+    policy: Policy,
+    now: datetime,
+    *,
+    from_ts: str | None = None,
+    to_ts: str | None = None,
+    progress: Progress | None = None,
+    ignore: tuple[str, ...] | None = None,
+) -> BackfillResult:
     """Record every capture of `policy` and every distinct text it had. Idempotent."""
     endpoint = ArchiveEndpoint.from_url(archive.url)
     result = BackfillResult(policy=policy.name)
@@ -121,9 +141,18 @@ def backfill(db: Database, transport: Transport, archive: ArchiveConfig, policy:
     return result
 
 
-def _walk_cdx(db: Database, transport: Transport, endpoint: ArchiveEndpoint, policy: Policy,
-              pid: int, now: datetime, from_ts: str | None, to_ts: str | None,
-              result: BackfillResult, notify: Progress) -> None:
+def _walk_cdx(
+    db: Database,
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    policy: Policy,
+    pid: int,
+    now: datetime,
+    from_ts: str | None,
+    to_ts: str | None,
+    result: BackfillResult,
+    notify: Progress,
+) -> None:
     explicit_range = bool(from_ts or to_ts)
     start = from_ts or store.cdx_complete_through(db, pid)
     for page in search(transport, endpoint, policy.url, from_ts=start, to_ts=to_ts):
@@ -134,9 +163,19 @@ def _walk_cdx(db: Database, transport: Transport, endpoint: ArchiveEndpoint, pol
         store.set_cdx_complete(db, pid, now)
 
 
-def _settle(db: Database, transport: Transport, endpoint: ArchiveEndpoint, archive: ArchiveConfig,
-            policy: Policy, pid: int, now: datetime, from_ts: str | None, to_ts: str | None,
-            result: BackfillResult, notify: Progress) -> None:
+def _settle(
+    db: Database,
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    archive: ArchiveConfig,
+    policy: Policy,
+    pid: int,
+    now: datetime,
+    from_ts: str | None,
+    to_ts: str | None,
+    result: BackfillResult,
+    notify: Progress,
+) -> None:
     to_fetch: list[store.CaptureRow] = []
     waiting: dict[str, list[store.CaptureRow]] = {}  # digest → captures waiting for its fetch
     for capture in store.open_captures(db, pid, from_ts, to_ts):
@@ -167,8 +206,19 @@ def _settle(db: Database, transport: Transport, endpoint: ArchiveEndpoint, archi
         while queue or in_flight:
             while queue and len(in_flight) < archive.workers * 2:
                 capture = queue.popleft()
-                in_flight.append((capture, pool.submit(
-                    _fetch, transport, endpoint, archive, capture.timestamp, capture.original)))
+                in_flight.append(
+                    (
+                        capture,
+                        pool.submit(
+                            _fetch,
+                            transport,
+                            endpoint,
+                            archive,
+                            capture.timestamp,
+                            capture.original,
+                        ),
+                    )
+                )
             capture, future = in_flight.popleft()
             outcome = future.result()
             _store_outcome(db, policy, pid, capture, outcome, endpoint, now, result)
@@ -179,8 +229,9 @@ def _settle(db: Database, transport: Transport, endpoint: ArchiveEndpoint, archi
             notify("fetched", result)
 
 
-def _reuse(db: Database, pid: int, capture: store.CaptureRow, now: datetime,
-           result: BackfillResult) -> bool:
+def _reuse(
+    db: Database, pid: int, capture: store.CaptureRow, now: datetime, result: BackfillResult
+) -> bool:
     """Settle a capture whose digest was fetched before, without playback."""
     known = store.snapshot_for_digest(db, pid, capture.digest)
     if known is None:
@@ -188,16 +239,32 @@ def _reuse(db: Database, pid: int, capture: store.CaptureRow, now: datetime,
     snapshot_id, version_id, skip_reason = known
     with db.atomic():
         if version_id is None:
-            store.settle_capture(db, capture.id, "skipped", skip_reason, now,
-                                 snapshot_id=snapshot_id)
+            store.settle_capture(
+                db, capture.id, "skipped", skip_reason, now, snapshot_id=snapshot_id
+            )
         else:
-            text_row = db.execute("SELECT text, title FROM versions WHERE id = ?",
-                                  [version_id]).fetchone()
-            store.record_version(db, pid, text=text_row[0], title=text_row[1],
-                                 timestamp=capture.timestamp, snapshot_id=None,
-                                 extractor_version=EXTRACTOR_VERSION, now=now)
-            store.settle_capture(db, capture.id, "fetched", "same digest as an earlier capture",
-                                 now, snapshot_id=snapshot_id, version_id=version_id)
+            text_row = db.execute(
+                "SELECT text, title FROM versions WHERE id = ?", [version_id]
+            ).fetchone()
+            store.record_version(
+                db,
+                pid,
+                text=text_row[0],
+                title=text_row[1],
+                timestamp=capture.timestamp,
+                snapshot_id=None,
+                extractor_version=EXTRACTOR_VERSION,
+                now=now,
+            )
+            store.settle_capture(
+                db,
+                capture.id,
+                "fetched",
+                "same digest as an earlier capture",
+                now,
+                snapshot_id=snapshot_id,
+                version_id=version_id,
+            )
     if version_id is None:
         result.skipped += 1
     else:
@@ -205,9 +272,16 @@ def _reuse(db: Database, pid: int, capture: store.CaptureRow, now: datetime,
     return True
 
 
-def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.CaptureRow,
-                   outcome: Memento | CrawlerError, endpoint: ArchiveEndpoint, now: datetime,
-                   result: BackfillResult) -> None:
+def _store_outcome(
+    db: Database,
+    policy: Policy,
+    pid: int,
+    capture: store.CaptureRow,
+    outcome: Memento | CrawlerError,
+    endpoint: ArchiveEndpoint,
+    now: datetime,
+    result: BackfillResult,
+) -> None:
     if isinstance(outcome, CrawlerError):
         skip = isinstance(outcome, NoMemento | RedirectLoop)
         state = "skipped" if skip else "failed"
@@ -224,18 +298,33 @@ def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.Captur
 
     memento = outcome
     redirects = [
-        {"kind": r.kind, "status": r.status, "from_timestamp": r.from_timestamp,
-         "from_url": r.from_url, "to_timestamp": r.to_timestamp, "to_url": r.to_url}
+        {
+            "kind": r.kind,
+            "status": r.status,
+            "from_timestamp": r.from_timestamp,
+            "from_url": r.from_url,
+            "to_timestamp": r.to_timestamp,
+            "to_url": r.to_url,
+        }
         for r in memento.redirects
     ]
     with db.atomic():
         blob = store.put_blob(db, memento.body)
         snapshot_id = store.insert_snapshot(
-            db, pid, source="archive", timestamp=memento.timestamp, url=memento.url,
-            requested_url=capture.original, playback_url=memento.playback_url,
-            status=memento.status, content_type=memento.content_type,
-            digest=capture.digest if not memento.redirects else "", blob_sha256=blob,
-            redirects=redirects, extractor_version=EXTRACTOR_VERSION, now=now,
+            db,
+            pid,
+            source="archive",
+            timestamp=memento.timestamp,
+            url=memento.url,
+            requested_url=capture.original,
+            playback_url=memento.playback_url,
+            status=memento.status,
+            content_type=memento.content_type,
+            digest=capture.digest if not memento.redirects else "",
+            blob_sha256=blob,
+            redirects=redirects,
+            extractor_version=EXTRACTOR_VERSION,
+            now=now,
         )
         reason = _memento_problem(memento)
         text = title = ""
@@ -244,10 +333,14 @@ def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.Captur
                 if is_pdf(memento.body, memento.content_type):
                     document = extract_pdf(memento.body)
                 else:
-                    document = extract(memento.body, content_type=memento.content_type,
-                                       base_url=memento.url, select=policy.select,
-                                       remove=policy.remove,
-                                       document=document_hints(policy.kind, policy.title))
+                    document = extract(
+                        memento.body,
+                        content_type=memento.content_type,
+                        base_url=memento.url,
+                        select=policy.select,
+                        remove=policy.remove,
+                        document=document_hints(policy.kind, policy.title),
+                    )
                 text, title = render_text(document), document.title
                 if not document.blocks:
                     reason = "no text extracted"
@@ -257,14 +350,21 @@ def _store_outcome(db: Database, policy: Policy, pid: int, capture: store.Captur
             store.settle_capture(db, capture.id, "skipped", reason, now, snapshot_id=snapshot_id)
             result.skipped += 1
             return
-        version_id = store.record_version(db, pid, text=text, title=title,
-                                          timestamp=capture.timestamp, snapshot_id=snapshot_id,
-                                          extractor_version=EXTRACTOR_VERSION, now=now)
+        version_id = store.record_version(
+            db,
+            pid,
+            text=text,
+            title=title,
+            timestamp=capture.timestamp,
+            snapshot_id=snapshot_id,
+            extractor_version=EXTRACTOR_VERSION,
+            now=now,
+        )
         store.link_snapshot_version(db, snapshot_id, version_id)
-        note = (f"redirected to {memento.url} ({memento.timestamp})" if memento.redirects
-                else None)
-        store.settle_capture(db, capture.id, "fetched", note, now, snapshot_id=snapshot_id,
-                             version_id=version_id)
+        note = f"redirected to {memento.url} ({memento.timestamp})" if memento.redirects else None
+        store.settle_capture(
+            db, capture.id, "fetched", note, now, snapshot_id=snapshot_id, version_id=version_id
+        )
     result.fetched += 1
 
 
@@ -275,13 +375,15 @@ def _memento_problem(memento: Memento) -> str | None:
     if not memento.body.strip():
         return "empty body"
     if not looks_like_html(memento.body, memento.content_type) and not is_pdf(
-            memento.body, memento.content_type):
+        memento.body, memento.content_type
+    ):
         return f"not HTML ({memento.content_type or 'no content type'})"
     return None
 
 
-def record_changes(db: Database, pid: int, now: datetime,
-                   ignore: tuple[str, ...] | None = None) -> int:
+def record_changes(
+    db: Database, pid: int, now: datetime, ignore: tuple[str, ...] | None = None
+) -> int:
     """Bring the policy's change records in line with its capture timeline: one change per
     transition between consecutive distinct texts (the first text is a `first` record), each
     with its section diff. Idempotent; stale records (a capture found later changed the
@@ -300,8 +402,14 @@ def record_changes(db: Database, pid: int, now: datetime,
     wanted: list[tuple[int | None, int, str, str | None]] = []
     for i, (version_id, first, _) in enumerate(runs):
         previous = runs[i - 1] if i else None
-        wanted.append((previous[0] if previous else None, version_id, first,
-                       previous[2] if previous else None))
+        wanted.append(
+            (
+                previous[0] if previous else None,
+                version_id,
+                first,
+                previous[2] if previous else None,
+            )
+        )
     added = 0
     with db.atomic():
         existing = store.change_keys(db, pid)
@@ -315,22 +423,41 @@ def record_changes(db: Database, pid: int, now: datetime,
             if from_id is None:
                 text = texts.setdefault(to_id, store.version_text(db, to_id))
                 store.insert_change(
-                    db, pid, from_version_id=None, to_version_id=to_id, at_timestamp=at,
-                    previous_timestamp=None, kind="first", substantive=True,
+                    db,
+                    pid,
+                    from_version_id=None,
+                    to_version_id=to_id,
+                    at_timestamp=at,
+                    previous_timestamp=None,
+                    kind="first",
+                    substantive=True,
                     summary=f"first record ({len(split_sections(text))} sections)",
-                    sections="[]", words_added=len(text.split()), words_removed=0, now=now)
+                    sections="[]",
+                    words_added=len(text.split()),
+                    words_removed=0,
+                    now=now,
+                )
             else:
                 old = texts.setdefault(from_id, store.version_text(db, from_id))
                 new = texts.setdefault(to_id, store.version_text(db, to_id))
                 result = diff_texts(old, new, ignore if ignore is not None else DEFAULT_IGNORE)
                 store.insert_change(
-                    db, pid, from_version_id=from_id, to_version_id=to_id, at_timestamp=at,
-                    previous_timestamp=previous_ts, kind="change",
-                    substantive=result.substantive, summary=result.summary,
-                    sections=json.dumps([c.to_dict() for c in result.changes if
-                                         c.kind != "unchanged"]),
-                    words_added=result.words_added, words_removed=result.words_removed,
-                    now=now)
+                    db,
+                    pid,
+                    from_version_id=from_id,
+                    to_version_id=to_id,
+                    at_timestamp=at,
+                    previous_timestamp=previous_ts,
+                    kind="change",
+                    substantive=result.substantive,
+                    summary=result.summary,
+                    sections=json.dumps(
+                        [c.to_dict() for c in result.changes if c.kind != "unchanged"]
+                    ),
+                    words_added=result.words_added,
+                    words_removed=result.words_removed,
+                    now=now,
+                )
             added += 1
         store.delete_changes(db, [cid for key, cid in existing.items() if key not in keep])
     return added

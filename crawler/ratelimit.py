@@ -51,8 +51,9 @@ class _Pause:
 class RateLimiter:
     """At most `rate` acquisitions per second, spaced evenly, shared by all threads."""
 
-    def __init__(self, rate: float, clock: Clock | None = None, pause: _Pause | None = None,
-                 name: str = "") -> None:
+    def __init__(
+        self, rate: float, clock: Clock | None = None, pause: _Pause | None = None, name: str = ""
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate
@@ -94,8 +95,9 @@ class RateLimiter:
 class Limiters:
     """The limiter group of one archive: CDX (+ TimeMap) and playback, with one shared pause."""
 
-    def __init__(self, cdx_per_minute: float, playback_per_second: float,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, cdx_per_minute: float, playback_per_second: float, clock: Clock | None = None
+    ) -> None:
         clock = clock or Clock()
         pause = _Pause()
         self.clock = clock

@@ -33,8 +33,9 @@ def render_blocks(blocks: tuple[Block, ...] | list[Block]) -> str:
         if block.quote:
             line = "\n".join("> " * block.quote + x for x in line.split("\n"))
         if previous is not None:
-            tight = (block.kind == previous.kind and block.kind in ("item", "row")
-                     and not block.start)
+            tight = (
+                block.kind == previous.kind and block.kind in ("item", "row") and not block.start
+            )
             out.append("\n" if tight else "\n\n")
         out.append(line)
         previous = block
@@ -48,8 +49,9 @@ def render_text(document: Document) -> str:
     return "\n\n".join(part for part in (heading, body) if part) + "\n"
 
 
-def archive_provenance(url: str, kind: str, timestamp: str, archive_base: str,
-                       is_internet_archive: bool = True) -> str:
+def archive_provenance(
+    url: str, kind: str, timestamp: str, archive_base: str, is_internet_archive: bool = True
+) -> str:
     """The corpus's opening line for an archived snapshot."""
     date = f"{timestamp[0:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
     phrase = KIND_PHRASES.get(kind, "policy")

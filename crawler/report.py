@@ -8,22 +8,39 @@ from typing import Any
 
 from crawler.diff import Diff, SectionChange
 
-KIND_MARKS = {"added": "+", "removed": "-", "modified": "~", "moved": "↕", "renamed": "✎",
-              "split": "⑂", "merged": "⑃", "unchanged": "="}
+KIND_MARKS = {
+    "added": "+",
+    "removed": "-",
+    "modified": "~",
+    "moved": "↕",
+    "renamed": "✎",
+    "split": "⑂",
+    "merged": "⑃",
+    "unchanged": "=",
+}
 
 
-def diff_to_dict(diff: Diff, old: dict[str, Any] | None = None,
-                 new: dict[str, Any] | None = None, redline: bool = True) -> dict[str, Any]:
+def diff_to_dict(
+    diff: Diff,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    redline: bool = True,
+) -> dict[str, Any]:
     return {
-        "old": old or {}, "new": new or {}, "summary": diff.summary,
-        "substantive": diff.substantive, "words_added": diff.words_added,
-        "words_removed": diff.words_removed, "counts": diff.counts,
+        "old": old or {},
+        "new": new or {},
+        "summary": diff.summary,
+        "substantive": diff.substantive,
+        "words_added": diff.words_added,
+        "words_removed": diff.words_removed,
+        "counts": diff.counts,
         "sections": [c.to_dict(redline=redline) for c in diff.changes],
     }
 
 
-def diff_to_json(diff: Diff, old: dict[str, Any] | None = None,
-                 new: dict[str, Any] | None = None) -> str:
+def diff_to_json(
+    diff: Diff, old: dict[str, Any] | None = None, new: dict[str, Any] | None = None
+) -> str:
     return json.dumps(diff_to_dict(diff, old, new), indent=2, ensure_ascii=False)
 
 
@@ -55,15 +72,19 @@ def diff_to_markdown(diff: Diff, title: str = "") -> str:
         if isinstance(item, int):
             lines += [f"_… {item} unchanged section{'s' if item > 1 else ''}_", ""]
             continue
-        lines += [f"## {KIND_MARKS.get(item.kind, '')} {_heading(item)}", "",
-                  f"{item.kind}, {item.significance}: +{item.words_added} −{item.words_removed} "
-                  "words", ""]
+        lines += [
+            f"## {KIND_MARKS.get(item.kind, '')} {_heading(item)}",
+            "",
+            f"{item.kind}, {item.significance}: +{item.words_added} −{item.words_removed} words",
+            "",
+        ]
         text = []
         for op, part in item.redline:
             if not part:
                 continue
-            text.append(part if op == "equal" else f"**{part}**" if op == "insert"
-                        else f"~~{part}~~")
+            text.append(
+                part if op == "equal" else f"**{part}**" if op == "insert" else f"~~{part}~~"
+            )
         if text and item.kind != "moved":
             lines += [" ".join(text), ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -75,15 +96,22 @@ def redline_html(change: SectionChange) -> str:
         if not text:
             continue
         escaped = html.escape(text)
-        parts.append(escaped if op == "equal" else f"<ins>{escaped}</ins>" if op == "insert"
-                     else f"<del>{escaped}</del>")
+        parts.append(
+            escaped
+            if op == "equal"
+            else f"<ins>{escaped}</ins>"
+            if op == "insert"
+            else f"<del>{escaped}</del>"
+        )
     return " ".join(parts)
 
 
 def diff_to_html(diff: Diff, title: str = "") -> str:
     """A standalone page; every piece of archived text is escaped."""
-    body = [f"<h1>{html.escape(title or 'Changes')}</h1>",
-            f"<p class=summary>{html.escape(diff.summary)}</p>"]
+    body = [
+        f"<h1>{html.escape(title or 'Changes')}</h1>",
+        f"<p class=summary>{html.escape(diff.summary)}</p>",
+    ]
     for item in _folded(diff.changes):
         if isinstance(item, int):
             body.append(f"<p class=folded>… {item} unchanged section{'s' if item > 1 else ''}</p>")
@@ -92,10 +120,15 @@ def diff_to_html(diff: Diff, title: str = "") -> str:
             f"<section class='change {item.kind} {item.significance}'>"
             f"<h2>{html.escape(KIND_MARKS.get(item.kind, ''))} {html.escape(_heading(item))}</h2>"
             f"<p class=meta>{item.kind}, {item.significance}: +{item.words_added} "
-            f"−{item.words_removed} words</p><p>{redline_html(item)}</p></section>")
-    style = ("body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
-             "padding:0 1rem}ins{background:#d4f7d4;text-decoration:none}"
-             "del{background:#fbd3d3}.folded,.meta{color:#666}.summary{font-weight:600}")
-    return ("<!doctype html><html><head><meta charset=utf-8>"
-            f"<title>{html.escape(title or 'Changes')}</title><style>{style}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n")
+            f"−{item.words_removed} words</p><p>{redline_html(item)}</p></section>"
+        )
+    style = (
+        "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
+        "padding:0 1rem}ins{background:#d4f7d4;text-decoration:none}"
+        "del{background:#fbd3d3}.folded,.meta{color:#666}.summary{font-weight:600}"
+    )
+    return (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{html.escape(title or 'Changes')}</title><style>{style}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )

@@ -19,10 +19,13 @@ BOLD_LINE = re.compile(r"^\*\*([^*].*?)\*\*:?\s*$|^__([^_].*?)__:?\s*$")
 NUMBERED = re.compile(
     r"^(?:\*\*)?(?P<num>(?:\d{1,2}(?:\\?\.\d{1,2})*\\?\.?|[IVXL]{1,5}\\?\.|[A-H]\\?\.|"
     r"(?:Section|Article|Part|Chapter)\s+[\dIVXL]+(?:\.\d+)*\s*[:.\-–—]?))\s+(?P<title>.+?)"
-    r"(?:\*\*)?\s*$", re.I)
+    r"(?:\*\*)?\s*$",
+    re.I,
+)
 LEAD_IN = re.compile(
     r"^(?P<lead>\*\*(?P<bold>[^*]{2,100}?[.:])\*\*|(?P<enum>\((?:[ivxl]{1,5}|[a-z]|\d{1,2})\))"
-    r"\s+(?P<etitle>[A-Z][^.:]{2,90}[.:]))\s+(?P<rest>\S.*)$")
+    r"\s+(?P<etitle>[A-Z][^.:]{2,90}[.:]))\s+(?P<rest>\S.*)$"
+)
 LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+\.)\s+")
 MD_NOISE = re.compile(r"[*_`]+|\\(?=[^\w\s])")
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -90,9 +93,15 @@ def _heading(line: str, next_line: str, boundary: bool, alone: bool) -> tuple[st
                 return _numbered_style(match.group("num")), stripped, ""
         if _is_caps(stripped) and words <= 12 and not stripped.endswith("."):
             return "caps", stripped, ""
-        if (alone and words <= 12 and not stripped.endswith((".", ":")) and _title_case(stripped)
-                and not stripped.startswith(("[", "<", "|", "_", ">"))
-                and ": " not in stripped and not re.search(r"\d", stripped)):
+        if (
+            alone
+            and words <= 12
+            and not stripped.endswith((".", ":"))
+            and _title_case(stripped)
+            and not stripped.startswith(("[", "<", "|", "_", ">"))
+            and ": " not in stripped
+            and not re.search(r"\d", stripped)
+        ):
             return "title", stripped, ""
     match = LEAD_IN.match(stripped)
     if match:
@@ -140,8 +149,11 @@ def split_sections(markdown: str) -> list[Section]:
         style, heading = current
         if heading or text:
             path = tuple(h for _, h in stack) if heading else ()
-            sections.append(Section(len(sections), path[-1] if path else "", max(1, len(path)),
-                                    path, text, style))
+            sections.append(
+                Section(
+                    len(sections), path[-1] if path else "", max(1, len(path)), path, text, style
+                )
+            )
         body.clear()
 
     i = 0
@@ -166,8 +178,11 @@ def split_sections(markdown: str) -> list[Section]:
         current = (style, heading)
         if rest:
             body.append(rest)
-        i += 2 if SETEXT.match(next_line or "x") and style.startswith("atx") and \
-            not ATX.match(line) else 1
+        i += (
+            2
+            if SETEXT.match(next_line or "x") and style.startswith("atx") and not ATX.match(line)
+            else 1
+        )
     close()
     return sections
 
@@ -179,8 +194,11 @@ def _push(stack: list[tuple[str, str]], order: list[str], style: str, heading: s
         # every implicit style opened under them.
         while stack:
             top_rank = _rank(stack[-1][0])
-            if top_rank is None or (top_rank[0] == rank[0] and top_rank[1] >= rank[1]) or \
-                    top_rank[0] > rank[0]:
+            if (
+                top_rank is None
+                or (top_rank[0] == rank[0] and top_rank[1] >= rank[1])
+                or top_rank[0] > rank[0]
+            ):
                 stack.pop()
             else:
                 break

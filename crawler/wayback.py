@@ -71,13 +71,13 @@ class ArchiveEndpoint:
         own = urlsplit(self.base)
         if parts.netloc and parts.netloc != own.netloc:
             return None
-        path = location[len(f"{parts.scheme}:") if parts.scheme else 0:]
+        path = location[len(f"{parts.scheme}:") if parts.scheme else 0 :]
         if path.startswith("//"):
-            path = path[2 + len(parts.netloc):]
+            path = path[2 + len(parts.netloc) :]
         prefix = urlsplit(self.playback_prefix).path
         if not path.startswith(prefix + "/"):
             return None
-        match = MEMENTO_PATH_RE.match(path[len(prefix):])
+        match = MEMENTO_PATH_RE.match(path[len(prefix) :])
         if not match:
             return None
         return match.group("ts").ljust(14, "0"), match.group("url")
@@ -142,8 +142,9 @@ def timestamp_to_datetime(timestamp: str) -> datetime:
     month = min(month, 12)
     for d in (day, 28):
         try:
-            return datetime(year, month, d, min(hour, 23), min(minute, 59), min(second, 59),
-                            tzinfo=UTC)
+            return datetime(
+                year, month, d, min(hour, 23), min(minute, 59), min(second, 59), tzinfo=UTC
+            )
         except ValueError:
             continue
     return datetime(year, month, 1, tzinfo=UTC)
@@ -186,7 +187,7 @@ def parse_cdx_text(text: str) -> tuple[list[Capture], str | None, int]:
         line = raw.strip()
         if not line:
             # IA ends a page with a blank line and then the resume key.
-            rest = [x.strip() for x in lines[i + 1:] if x.strip()]
+            rest = [x.strip() for x in lines[i + 1 :] if x.strip()]
             if rest and " " not in rest[0]:
                 resume_key = rest[0]
                 break
@@ -203,8 +204,9 @@ def parse_cdx_text(text: str) -> tuple[list[Capture], str | None, int]:
 class Transport:
     """Sends requests through the limiters, with retries and the shared pause on 429."""
 
-    def __init__(self, client: httpx.Client, limiters: Limiters, retries: int = 5,
-                 backoff: float = 1.0) -> None:
+    def __init__(
+        self, client: httpx.Client, limiters: Limiters, retries: int = 5, backoff: float = 1.0
+    ) -> None:
         self.client = client
         self.limiters = limiters
         self.retries = retries
@@ -230,16 +232,21 @@ class Transport:
                     log.warning("429 from %s: every worker pauses %.0f s", url, retry_after)
                     self.limiters.pause(retry_after)
                     if waits > MAX_RATE_LIMIT_WAITS:
-                        raise RateLimited(f"still rate limited after {waits} pauses: {url}",
-                                          url=url, retry_after=retry_after)
+                        raise RateLimited(
+                            f"still rate limited after {waits} pauses: {url}",
+                            url=url,
+                            retry_after=retry_after,
+                        )
                     continue
                 if response.status_code not in RETRY_STATUSES or is_memento:
                     return response
                 problem = f"HTTP {response.status_code}"
             attempt += 1
             if attempt > self.retries:
-                raise FetchError(f"{problem} after {attempt} attempts: {url}; it is retried on "
-                                 "the next run", url=url)
+                raise FetchError(
+                    f"{problem} after {attempt} attempts: {url}; it is retried on the next run",
+                    url=url,
+                )
             delay = self.backoff * 2 ** (attempt - 1)
             log.info("%s from %s; retry %d in %.0f s", problem, url, attempt, delay)
             self.limiters.clock.sleep(delay)
@@ -260,17 +267,31 @@ def _check_cdx_response(response: httpx.Response, url: str) -> str:
     if response.status_code == 403 or "AccessControlException" in response.headers.get(
         "x-archive-wayback-runtime-error", ""
     ):
-        raise Blocked(f"the archive blocks {url} (CDX answered {response.status_code}: "
-                      f"{response.text.strip()[:120]})", url=url, status=response.status_code)
+        raise Blocked(
+            f"the archive blocks {url} (CDX answered {response.status_code}: "
+            f"{response.text.strip()[:120]})",
+            url=url,
+            status=response.status_code,
+        )
     if response.status_code != 200:
-        raise WaybackError(f"CDX search for {url} answered HTTP {response.status_code}: "
-                           f"{response.text.strip()[:200]}", url=url, status=response.status_code)
+        raise WaybackError(
+            f"CDX search for {url} answered HTTP {response.status_code}: "
+            f"{response.text.strip()[:200]}",
+            url=url,
+            status=response.status_code,
+        )
     return response.text
 
 
-def search(transport: Transport, endpoint: ArchiveEndpoint, url: str, *,
-           from_ts: str | None = None, to_ts: str | None = None,
-           page_size: int = CDX_PAGE_SIZE) -> Iterator[list[Capture]]:
+def search(
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    url: str,
+    *,
+    from_ts: str | None = None,
+    to_ts: str | None = None,
+    page_size: int = CDX_PAGE_SIZE,
+) -> Iterator[list[Capture]]:
     """Yield pages of the captures of exactly `url` (SURT match: http/https/www alike), oldest
     first, with exact duplicate rows dropped.
 
@@ -317,8 +338,13 @@ def search(transport: Transport, endpoint: ArchiveEndpoint, url: str, *,
             params["from"] = last
 
 
-def fetch_memento(transport: Transport, endpoint: ArchiveEndpoint, timestamp: str, url: str,
-                  max_redirects: int = 5) -> Memento:
+def fetch_memento(
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    timestamp: str,
+    url: str,
+    max_redirects: int = 5,
+) -> Memento:
     """Fetch the raw (`id_`) body of the capture of `url` at `timestamp`, following the archive's
     redirects to the nearest capture and captured 3xx redirects, at most `max_redirects` hops.
 
@@ -329,8 +355,9 @@ def fetch_memento(transport: Transport, endpoint: ArchiveEndpoint, timestamp: st
     ts, target = timestamp, url
     for _ in range(max_redirects + 1):
         if (ts, target) in visited:
-            raise RedirectLoop(f"redirect loop at {target} ({ts}) from {url} ({timestamp})",
-                               url=url)
+            raise RedirectLoop(
+                f"redirect loop at {target} ({ts}) from {url} ({timestamp})", url=url
+            )
         visited.add((ts, target))
         playback_url = endpoint.memento_url(ts, target)
         response = transport.get("playback", playback_url)
@@ -343,23 +370,33 @@ def fetch_memento(transport: Transport, endpoint: ArchiveEndpoint, timestamp: st
             if status in (301, 302, 303, 307, 308) and location:
                 parsed = endpoint.parse_memento_url(urljoin(playback_url, location))
                 if parsed is None:
-                    raise WaybackError(f"archive redirected {playback_url} outside itself to "
-                                       f"{location}", url=playback_url, status=status)
+                    raise WaybackError(
+                        f"archive redirected {playback_url} outside itself to {location}",
+                        url=playback_url,
+                        status=status,
+                    )
                 redirects.append(Redirect("nearest", status, ts, target, *parsed))
                 ts, target = parsed
                 continue
             if status == 404:
-                raise NoMemento(f"no capture of {target} at {ts} in the archive", url=playback_url,
-                                status=404)
+                raise NoMemento(
+                    f"no capture of {target} at {ts} in the archive", url=playback_url, status=404
+                )
             runtime_error = headers.get("x-archive-wayback-runtime-error", "")
             if status in (403, 451) or "AccessControl" in runtime_error or status == 200:
                 # HACK: IA serves excluded URLs as a 200 HTML page without Memento-Datetime, e.g.
                 # https://web.archive.org/web/20170929002712id_/https://nationalpost.com/health/
-                raise Blocked(f"the archive will not play back {target} ({status}"
-                              f"{': ' + runtime_error if runtime_error else ''}); it is excluded",
-                              url=playback_url, status=status)
-            raise WaybackError(f"playback of {playback_url} answered HTTP {status}",
-                               url=playback_url, status=status)
+                raise Blocked(
+                    f"the archive will not play back {target} ({status}"
+                    f"{': ' + runtime_error if runtime_error else ''}); it is excluded",
+                    url=playback_url,
+                    status=status,
+                )
+            raise WaybackError(
+                f"playback of {playback_url} answered HTTP {status}",
+                url=playback_url,
+                status=status,
+            )
         actual_ts = _memento_timestamp(memento_datetime) or ts
         if 300 <= status < 400 and location:
             absolute = urljoin(playback_url, location)
@@ -370,9 +407,15 @@ def fetch_memento(transport: Transport, endpoint: ArchiveEndpoint, timestamp: st
             redirects.append(Redirect("captured", status, actual_ts, target, *parsed))
             ts, target = parsed
             continue
-        return Memento(url=target, timestamp=actual_ts, status=status, headers=headers,
-                       body=response.content, playback_url=playback_url,
-                       redirects=tuple(redirects))
+        return Memento(
+            url=target,
+            timestamp=actual_ts,
+            status=status,
+            headers=headers,
+            body=response.content,
+            playback_url=playback_url,
+            redirects=tuple(redirects),
+        )
     raise RedirectLoop(f"more than {max_redirects} redirects from {url} ({timestamp})", url=url)
 
 

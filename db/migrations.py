@@ -10,59 +10,106 @@ migrations = Migrations("policytrail")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["policies"].create(
-        {"id": int, "name": str, "url": str, "kind": str, "created_at": str}, pk="id",
+    db.table("policies").create(
+        {"id": int, "name": str, "url": str, "kind": str, "created_at": str},
+        pk="id",
         not_null={"name", "url", "kind"},
     )
-    db["policies"].create_index(["name"], unique=True)
-    db["policy_state"].create(
+    db.table("policies").create_index(["name"], unique=True)
+    db.table("policy_state").create(
         {"policy_id": int, "cdx_complete_through": str, "cdx_completed_at": str},
-        pk="policy_id", foreign_keys=[("policy_id", "policies", "id")],
+        pk="policy_id",
+        foreign_keys=[("policy_id", "policies", "id")],
     )
-    db["captures"].create(
+    db.table("captures").create(
         {
-            "id": int, "policy_id": int, "timestamp": str, "original": str, "urlkey": str,
-            "mimetype": str, "status": int, "digest": str, "length": int,
-            "state": str, "reason": str, "attempts": int, "snapshot_id": int, "version_id": int,
-            "seen_at": str, "updated_at": str,
+            "id": int,
+            "policy_id": int,
+            "timestamp": str,
+            "original": str,
+            "urlkey": str,
+            "mimetype": str,
+            "status": int,
+            "digest": str,
+            "length": int,
+            "state": str,
+            "reason": str,
+            "attempts": int,
+            "snapshot_id": int,
+            "version_id": int,
+            "seen_at": str,
+            "updated_at": str,
         },
-        pk="id", not_null={"policy_id", "timestamp", "original", "state"},
+        pk="id",
+        not_null={"policy_id", "timestamp", "original", "state"},
         defaults={"state": "pending", "attempts": 0},
         foreign_keys=[("policy_id", "policies", "id")],
     )
-    db["captures"].create_index(["policy_id", "timestamp", "original", "digest"], unique=True)
-    db["captures"].create_index(["policy_id", "state"])
-    db["captures"].create_index(["policy_id", "digest"])
-    db["blobs"].create(
-        {"sha256": str, "size": int, "compression": str, "data": bytes}, pk="sha256",
+    db.table("captures").create_index(["policy_id", "timestamp", "original", "digest"], unique=True)
+    db.table("captures").create_index(["policy_id", "state"])
+    db.table("captures").create_index(["policy_id", "digest"])
+    db.table("blobs").create(
+        {"sha256": str, "size": int, "compression": str, "data": bytes},
+        pk="sha256",
     )
-    db["snapshots"].create(
+    db.table("snapshots").create(
         {
-            "id": int, "policy_id": int, "source": str, "timestamp": str, "url": str,
-            "requested_url": str, "playback_url": str, "status": int, "content_type": str,
-            "digest": str, "blob_sha256": str, "redirects": str, "version_id": int,
-            "extractor_version": int, "fetched_at": str,
+            "id": int,
+            "policy_id": int,
+            "source": str,
+            "timestamp": str,
+            "url": str,
+            "requested_url": str,
+            "playback_url": str,
+            "status": int,
+            "content_type": str,
+            "digest": str,
+            "blob_sha256": str,
+            "redirects": str,
+            "version_id": int,
+            "extractor_version": int,
+            "fetched_at": str,
         },
-        pk="id", not_null={"policy_id", "source", "timestamp", "url"},
+        pk="id",
+        not_null={"policy_id", "source", "timestamp", "url"},
         foreign_keys=[("policy_id", "policies", "id"), ("blob_sha256", "blobs", "sha256")],
     )
-    db["snapshots"].create_index(["policy_id", "digest"])
-    db["snapshots"].create_index(["policy_id", "timestamp"])
-    db["versions"].create(
+    db.table("snapshots").create_index(["policy_id", "digest"])
+    db.table("snapshots").create_index(["policy_id", "timestamp"])
+    db.table("versions").create(
         {
-            "id": int, "policy_id": int, "text_sha256": str, "title": str, "text": str,
-            "words": int, "first_seen": str, "last_seen": str, "first_timestamp": str,
-            "last_timestamp": str, "captures": int, "first_snapshot_id": int,
-            "extractor_version": int, "created_at": str,
+            "id": int,
+            "policy_id": int,
+            "text_sha256": str,
+            "title": str,
+            "text": str,
+            "words": int,
+            "first_seen": str,
+            "last_seen": str,
+            "first_timestamp": str,
+            "last_timestamp": str,
+            "captures": int,
+            "first_snapshot_id": int,
+            "extractor_version": int,
+            "created_at": str,
         },
-        pk="id", not_null={"policy_id", "text_sha256", "text"},
+        pk="id",
+        not_null={"policy_id", "text_sha256", "text"},
         foreign_keys=[("policy_id", "policies", "id")],
     )
-    db["versions"].create_index(["policy_id", "text_sha256"], unique=True)
-    db["versions"].create_index(["policy_id", "first_timestamp"])
-    db["runs"].create(
-        {"id": int, "kind": str, "policy_id": int, "started_at": str, "finished_at": str,
-         "status": str, "counts": str, "error": str},
+    db.table("versions").create_index(["policy_id", "text_sha256"], unique=True)
+    db.table("versions").create_index(["policy_id", "first_timestamp"])
+    db.table("runs").create(
+        {
+            "id": int,
+            "kind": str,
+            "policy_id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "counts": str,
+            "error": str,
+        },
         pk="id",
     )
 
@@ -71,18 +118,29 @@ def m001_initial(db: Database) -> None:
 def m002_changes(db: Database) -> None:
     # One row per transition between consecutive distinct texts along the capture timeline
     # (so a revert A → B → A is two changes). kind: first | change | technical.
-    db["changes"].create(
+    db.table("changes").create(
         {
-            "id": int, "policy_id": int, "from_version_id": int, "to_version_id": int,
-            "at_timestamp": str, "at": str, "previous_timestamp": str, "kind": str,
-            "substantive": int, "summary": str, "sections": str, "words_added": int,
-            "words_removed": int, "detected_at": str,
+            "id": int,
+            "policy_id": int,
+            "from_version_id": int,
+            "to_version_id": int,
+            "at_timestamp": str,
+            "at": str,
+            "previous_timestamp": str,
+            "kind": str,
+            "substantive": int,
+            "summary": str,
+            "sections": str,
+            "words_added": int,
+            "words_removed": int,
+            "detected_at": str,
         },
-        pk="id", not_null={"policy_id", "to_version_id", "at_timestamp", "kind"},
+        pk="id",
+        not_null={"policy_id", "to_version_id", "at_timestamp", "kind"},
         foreign_keys=[("policy_id", "policies", "id")],
     )
-    db["changes"].create_index(["policy_id", "at_timestamp"])
-    db["changes"].create_index(["at"])
+    db.table("changes").create_index(["policy_id", "at_timestamp"])
+    db.table("changes").create_index(["at"])
 
 
 def apply(db: Database) -> None:  # noqa: D103

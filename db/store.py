@@ -50,6 +50,7 @@ def ts_iso(timestamp: str) -> str:
 
 # -- policies ---------------------------------------------------------------------------------
 
+
 def upsert_policy(db: Database, name: str, url: str, kind: str, now: datetime) -> int:
     row = db.execute("SELECT id, url, kind FROM policies WHERE name = ?", [name]).fetchone()
     if row:
@@ -70,15 +71,17 @@ def policy_id(db: Database, name: str) -> int | None:
 
 
 def cdx_complete_through(db: Database, pid: int) -> str | None:
-    row = db.execute("SELECT cdx_complete_through FROM policy_state WHERE policy_id = ?",
-                     [pid]).fetchone()
+    row = db.execute(
+        "SELECT cdx_complete_through FROM policy_state WHERE policy_id = ?", [pid]
+    ).fetchone()
     return str(row[0]) if row and row[0] else None
 
 
 def set_cdx_complete(db: Database, pid: int, now: datetime) -> None:
     """Remember the newest capture seen by a completed CDX walk: the next walk starts there."""
-    newest = db.execute("SELECT max(timestamp) FROM captures WHERE policy_id = ?",
-                        [pid]).fetchone()[0]
+    newest = db.execute(
+        "SELECT max(timestamp) FROM captures WHERE policy_id = ?", [pid]
+    ).fetchone()[0]
     if newest is None:
         return
     with db.atomic():
@@ -92,6 +95,7 @@ def set_cdx_complete(db: Database, pid: int, now: datetime) -> None:
 
 
 # -- captures ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class CaptureRow:
@@ -108,12 +112,13 @@ class CaptureRow:
 def add_captures(db: Database, pid: int, captures: Iterable[Any], now: datetime) -> int:
     """Record CDX rows as pending captures; rows seen before are ignored. Returns rows added."""
     rows = [
-        (pid, c.timestamp, c.original, c.urlkey, c.mimetype, c.status, c.digest, c.length,
-         iso(now))
+        (pid, c.timestamp, c.original, c.urlkey, c.mimetype, c.status, c.digest, c.length, iso(now))
         for c in captures
     ]
     with db.atomic():
-        before = db.execute("SELECT count(*) FROM captures WHERE policy_id = ?", [pid]).fetchone()[0]
+        before = db.execute("SELECT count(*) FROM captures WHERE policy_id = ?", [pid]).fetchone()[
+            0
+        ]
         db.conn.executemany(
             "INSERT OR IGNORE INTO captures (policy_id, timestamp, original, urlkey, mimetype, "
             "status, digest, length, state, attempts, seen_at) "
@@ -124,11 +129,14 @@ def add_captures(db: Database, pid: int, captures: Iterable[Any], now: datetime)
     return int(after - before)
 
 
-def open_captures(db: Database, pid: int, from_ts: str | None = None,
-                  to_ts: str | None = None) -> list[CaptureRow]:
+def open_captures(
+    db: Database, pid: int, from_ts: str | None = None, to_ts: str | None = None
+) -> list[CaptureRow]:
     """Captures still to settle (pending, or failed earlier), oldest first."""
-    sql = ("SELECT id, timestamp, original, mimetype, status, digest, state, attempts "
-           "FROM captures WHERE policy_id = ? AND state IN ('pending', 'failed')")
+    sql = (
+        "SELECT id, timestamp, original, mimetype, status, digest, state, attempts "
+        "FROM captures WHERE policy_id = ? AND state IN ('pending', 'failed')"
+    )
     params: list[Any] = [pid]
     if from_ts:
         sql += " AND timestamp >= ?"
@@ -150,18 +158,34 @@ def original_capture(db: Database, pid: int, digest: str) -> tuple[str, int | No
     return (str(row[0]), row[1]) if row else None
 
 
-def settle_capture(db: Database, capture_id: int, state: str, reason: str | None, now: datetime,
-                   *, snapshot_id: int | None = None, version_id: int | None = None) -> None:
+def settle_capture(
+    db: Database,
+    capture_id: int,
+    state: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    snapshot_id: int | None = None,
+    version_id: int | None = None,
+) -> None:
     db.execute(
         "UPDATE captures SET state = ?, reason = ?, snapshot_id = ?, version_id = ?, "
         "attempts = attempts + ?, updated_at = ? WHERE id = ?",
-        [state, reason, snapshot_id, version_id, 1 if state in ("failed", "fetched") else 0,
-         iso(now), capture_id],
+        [
+            state,
+            reason,
+            snapshot_id,
+            version_id,
+            1 if state in ("failed", "fetched") else 0,
+            iso(now),
+            capture_id,
+        ],
     )
 
 
-def snapshot_for_digest(db: Database, pid: int, digest: str) -> tuple[int, int | None,
-                                                                      str | None] | None:
+def snapshot_for_digest(
+    db: Database, pid: int, digest: str
+) -> tuple[int, int | None, str | None] | None:
     """(snapshot id, version id, skip reason) of a body already fetched with this digest."""
     if not digest or digest == EMPTY_DIGEST:
         return None
@@ -179,14 +203,17 @@ def snapshot_for_digest(db: Database, pid: int, digest: str) -> tuple[int, int |
 
 # -- blobs and snapshots ----------------------------------------------------------------------
 
+
 def put_blob(db: Database, body: bytes) -> str:
     """Store a body content-addressed and zstd-compressed; returns its sha256."""
     sha = hashlib.sha256(body).hexdigest()
     exists = db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", [sha]).fetchone()
     if not exists:
         data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)
-        db.execute("INSERT INTO blobs (sha256, size, compression, data) VALUES (?, ?, 'zstd', ?)",
-                   [sha, len(body), data])
+        db.execute(
+            "INSERT INTO blobs (sha256, size, compression, data) VALUES (?, ?, 'zstd', ?)",
+            [sha, len(body), data],
+        )
     return sha
 
 
@@ -198,16 +225,42 @@ def get_blob(db: Database, sha: str) -> bytes:
     return zstandard.ZstdDecompressor().decompress(data) if row[0] == "zstd" else data
 
 
-def insert_snapshot(db: Database, pid: int, *, source: str, timestamp: str, url: str,
-                    requested_url: str, playback_url: str, status: int, content_type: str,
-                    digest: str, blob_sha256: str, redirects: list[dict[str, Any]],
-                    extractor_version: int, now: datetime) -> int:
+def insert_snapshot(
+    db: Database,
+    pid: int,
+    *,
+    source: str,
+    timestamp: str,
+    url: str,
+    requested_url: str,
+    playback_url: str,
+    status: int,
+    content_type: str,
+    digest: str,
+    blob_sha256: str,
+    redirects: list[dict[str, Any]],
+    extractor_version: int,
+    now: datetime,
+) -> int:
     cursor = db.execute(
         "INSERT INTO snapshots (policy_id, source, timestamp, url, requested_url, playback_url, "
         "status, content_type, digest, blob_sha256, redirects, extractor_version, fetched_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [pid, source, timestamp, url, requested_url, playback_url, status, content_type, digest,
-         blob_sha256, json.dumps(redirects) if redirects else None, extractor_version, iso(now)],
+        [
+            pid,
+            source,
+            timestamp,
+            url,
+            requested_url,
+            playback_url,
+            status,
+            content_type,
+            digest,
+            blob_sha256,
+            json.dumps(redirects) if redirects else None,
+            extractor_version,
+            iso(now),
+        ],
     )
     return int(cursor.lastrowid or 0)
 
@@ -218,25 +271,48 @@ def link_snapshot_version(db: Database, snapshot_id: int, version_id: int | None
 
 # -- versions ---------------------------------------------------------------------------------
 
+
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def record_version(db: Database, pid: int, *, text: str, title: str, timestamp: str,
-                   snapshot_id: int | None, extractor_version: int, now: datetime) -> int:
+def record_version(
+    db: Database,
+    pid: int,
+    *,
+    text: str,
+    title: str,
+    timestamp: str,
+    snapshot_id: int | None,
+    extractor_version: int,
+    now: datetime,
+) -> int:
     """Count one more capture showing `text`: a new version, or first/last seen widened."""
     sha = text_sha256(text)
     row = db.execute(
         "SELECT id, first_timestamp, last_timestamp FROM versions "
-        "WHERE policy_id = ? AND text_sha256 = ?", [pid, sha],
+        "WHERE policy_id = ? AND text_sha256 = ?",
+        [pid, sha],
     ).fetchone()
     if row is None:
         cursor = db.execute(
             "INSERT INTO versions (policy_id, text_sha256, title, text, words, first_seen, "
             "last_seen, first_timestamp, last_timestamp, captures, first_snapshot_id, "
             "extractor_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-            [pid, sha, title, text, len(text.split()), ts_iso(timestamp), ts_iso(timestamp),
-             timestamp, timestamp, snapshot_id, extractor_version, iso(now)],
+            [
+                pid,
+                sha,
+                title,
+                text,
+                len(text.split()),
+                ts_iso(timestamp),
+                ts_iso(timestamp),
+                timestamp,
+                timestamp,
+                snapshot_id,
+                extractor_version,
+                iso(now),
+            ],
         )
         return int(cursor.lastrowid or 0)
     vid, first, last = int(row[0]), str(row[1]), str(row[2])
@@ -258,9 +334,18 @@ def history(db: Database, pid: int) -> list[dict[str, Any]]:
         [pid],
     ).fetchall()
     return [
-        {"number": i, "id": r[0], "first_seen": r[1], "last_seen": r[2],
-         "first_timestamp": r[3], "last_timestamp": r[4], "snapshots": r[5], "words": r[6],
-         "title": r[7], "text_sha256": r[8]}
+        {
+            "number": i,
+            "id": r[0],
+            "first_seen": r[1],
+            "last_seen": r[2],
+            "first_timestamp": r[3],
+            "last_timestamp": r[4],
+            "snapshots": r[5],
+            "words": r[6],
+            "title": r[7],
+            "text_sha256": r[8],
+        }
         for i, r in enumerate(rows, start=1)
     ]
 
@@ -273,17 +358,21 @@ def version_text(db: Database, version_id: int) -> str:
 
 
 def capture_counts(db: Database, pid: int) -> dict[str, int]:
-    rows = db.execute("SELECT state, count(*) FROM captures WHERE policy_id = ? GROUP BY state",
-                      [pid]).fetchall()
+    rows = db.execute(
+        "SELECT state, count(*) FROM captures WHERE policy_id = ? GROUP BY state", [pid]
+    ).fetchall()
     return {str(state): int(n) for state, n in rows}
 
 
 def table_counts(db: Database) -> dict[str, int]:
-    return {name: int(db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0])  # noqa: S608
-            for name in ("policies", "captures", "blobs", "snapshots", "versions", "runs")}
+    return {
+        name: int(db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0])  # noqa: S608
+        for name in ("policies", "captures", "blobs", "snapshots", "versions", "runs")
+    }
 
 
 # -- runs -------------------------------------------------------------------------------------
+
 
 def start_run(db: Database, kind: str, pid: int | None, now: datetime) -> int:
     with db.atomic():
@@ -294,11 +383,19 @@ def start_run(db: Database, kind: str, pid: int | None, now: datetime) -> int:
     return int(cursor.lastrowid or 0)
 
 
-def finish_run(db: Database, run_id: int, status: str, counts: dict[str, int], now: datetime,
-               error: str | None = None) -> None:
+def finish_run(
+    db: Database,
+    run_id: int,
+    status: str,
+    counts: dict[str, int],
+    now: datetime,
+    error: str | None = None,
+) -> None:
     with db.atomic():
-        db.execute("UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
-                   [iso(now), status, json.dumps(counts), error, run_id])
+        db.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
+            [iso(now), status, json.dumps(counts), error, run_id],
+        )
 
 
 def rows(db: Database, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -310,30 +407,65 @@ def rows(db: Database, sql: str, params: list[Any] | None = None) -> Iterator[di
 
 # -- changes ----------------------------------------------------------------------------------
 
+
 def capture_timeline(db: Database, pid: int) -> list[tuple[str, int]]:
     """(timestamp, version id) of every capture that showed a text, in time order."""
-    return [(str(ts), int(v)) for ts, v in db.execute(
-        "SELECT timestamp, version_id FROM captures WHERE policy_id = ? AND state = 'fetched' "
-        "AND version_id IS NOT NULL ORDER BY timestamp, id", [pid]).fetchall()]
+    return [
+        (str(ts), int(v))
+        for ts, v in db.execute(
+            "SELECT timestamp, version_id FROM captures WHERE policy_id = ? AND state = 'fetched' "
+            "AND version_id IS NOT NULL ORDER BY timestamp, id",
+            [pid],
+        ).fetchall()
+    ]
 
 
 def change_keys(db: Database, pid: int) -> dict[tuple[int | None, int, str], int]:
-    return {(f, t, str(at)): int(cid) for cid, f, t, at in db.execute(
-        "SELECT id, from_version_id, to_version_id, at_timestamp FROM changes "
-        "WHERE policy_id = ? AND kind != 'technical'", [pid]).fetchall()}
+    return {
+        (f, t, str(at)): int(cid)
+        for cid, f, t, at in db.execute(
+            "SELECT id, from_version_id, to_version_id, at_timestamp FROM changes "
+            "WHERE policy_id = ? AND kind != 'technical'",
+            [pid],
+        ).fetchall()
+    }
 
 
-def insert_change(db: Database, pid: int, *, from_version_id: int | None, to_version_id: int,
-                  at_timestamp: str, previous_timestamp: str | None, kind: str,
-                  substantive: bool, summary: str, sections: str, words_added: int,
-                  words_removed: int, now: datetime) -> int:
+def insert_change(
+    db: Database,
+    pid: int,
+    *,
+    from_version_id: int | None,
+    to_version_id: int,
+    at_timestamp: str,
+    previous_timestamp: str | None,
+    kind: str,
+    substantive: bool,
+    summary: str,
+    sections: str,
+    words_added: int,
+    words_removed: int,
+    now: datetime,
+) -> int:
     cursor = db.execute(
         "INSERT INTO changes (policy_id, from_version_id, to_version_id, at_timestamp, at, "
         "previous_timestamp, kind, substantive, summary, sections, words_added, words_removed, "
         "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [pid, from_version_id, to_version_id, at_timestamp, ts_iso(at_timestamp),
-         previous_timestamp, kind, int(substantive), summary, sections, words_added,
-         words_removed, iso(now)],
+        [
+            pid,
+            from_version_id,
+            to_version_id,
+            at_timestamp,
+            ts_iso(at_timestamp),
+            previous_timestamp,
+            kind,
+            int(substantive),
+            summary,
+            sections,
+            words_added,
+            words_removed,
+            iso(now),
+        ],
     )
     return int(cursor.lastrowid or 0)
 
@@ -342,10 +474,13 @@ def delete_changes(db: Database, ids: Iterable[int]) -> None:
     db.conn.executemany("DELETE FROM changes WHERE id = ?", [(i,) for i in ids])
 
 
-def changes(db: Database, pid: int | None = None, since: str | None = None,
-            substantive_only: bool = False) -> list[dict[str, Any]]:
-    sql = ("SELECT c.*, p.name AS policy FROM changes c JOIN policies p ON p.id = c.policy_id "
-           "WHERE 1 = 1")
+def changes(
+    db: Database, pid: int | None = None, since: str | None = None, substantive_only: bool = False
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT c.*, p.name AS policy FROM changes c JOIN policies p ON p.id = c.policy_id "
+        "WHERE 1 = 1"
+    )
     params: list[Any] = []
     if pid is not None:
         sql += " AND c.policy_id = ?"

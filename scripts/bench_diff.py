@@ -38,8 +38,9 @@ def load_histories() -> dict[str, list[dict[str, object]]]:
     for path in sorted(HISTORIES.glob("*.jsonl.zst")):
         with path.open("rb") as fh:
             text = zstandard.ZstdDecompressor().stream_reader(fh).read().decode()
-        out[path.name.removesuffix(".jsonl.zst")] = [json.loads(x) for x in text.split("\n")
-                                                     if x.strip()]
+        out[path.name.removesuffix(".jsonl.zst")] = [
+            json.loads(x) for x in text.split("\n") if x.strip()
+        ]
     return out
 
 
@@ -64,16 +65,28 @@ def render(doc: Doc) -> str:
 
 def usable(sections: list[Section]) -> bool:
     headings = [s.heading for s in sections if s.heading]
-    return (len(sections) >= 6 and len(set(headings)) == len(headings)
-            and sum(1 for s in sections if s.words >= 25) >= 5)
+    return (
+        len(sections) >= 6
+        and len(set(headings)) == len(headings)
+        and sum(1 for s in sections if s.words >= 25) >= 5
+    )
 
 
-REWORDS = [("may", "might"), ("we", "the company"), ("your", "the user's"), ("will", "shall"),
-           ("information", "data"), ("use", "process"), ("with", "alongside"), ("and", "as well as")]
+REWORDS = [
+    ("may", "might"),
+    ("we", "the company"),
+    ("your", "the user's"),
+    ("will", "shall"),
+    ("information", "data"),
+    ("use", "process"),
+    ("with", "alongside"),
+    ("and", "as well as"),
+]
 
 
-def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
-              ) -> tuple[Doc, dict[int, int | None], dict[int, str], set[int], bool] | None:
+def make_case(
+    doc: Doc, donor: Doc, edit: str, rng: random.Random
+) -> tuple[Doc, dict[int, int | None], dict[int, str], set[int], bool] | None:
     """(new doc, truth alignment old→new, truth kind by new index, truth kinds by old index for
     removals, cosmetic?)."""
     n = len(doc)
@@ -87,7 +100,7 @@ def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
         if not targets:
             return None
         j = rng.choice(targets)
-        new = doc[:i] + doc[i + 1:]
+        new = doc[:i] + doc[i + 1 :]
         new.insert(j, doc[i])
         order = list(range(n))
         order.pop(i)
@@ -96,8 +109,9 @@ def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
     if edit == "rename":
         i = rng.choice(body)
         level, heading, text = doc[i]
-        renamed = f"{heading} and Your Choices" if rng.random() < 0.5 else \
-            f"About {heading.lower()}"
+        renamed = (
+            f"{heading} and Your Choices" if rng.random() < 0.5 else f"About {heading.lower()}"
+        )
         new = list(doc)
         new[i] = (level, renamed, text)
         return new, identity, {i: "renamed"}, set(), False
@@ -114,8 +128,11 @@ def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
         new[i] = (level, heading, " ".join(words))
         return new, identity, {i: "modified"}, set(), False
     if edit == "insert":
-        extra = [s for s in donor[1:] if len(s[2].split()) >= 25 and s[1] and
-                 s[1] not in {h for _, h, _ in doc}]
+        extra = [
+            s
+            for s in donor[1:]
+            if len(s[2].split()) >= 25 and s[1] and s[1] not in {h for _, h, _ in doc}
+        ]
         if not extra:
             return None
         j = rng.randrange(1, n + 1)
@@ -123,13 +140,14 @@ def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
         return new, {o: (o if o < j else o + 1) for o in range(n)}, {j: "added"}, set(), False
     if edit == "delete":
         i = rng.choice(body)
-        new = doc[:i] + doc[i + 1:]
+        new = doc[:i] + doc[i + 1 :]
         truth = {o: (o if o < i else o - 1) for o in range(n)}
         truth[i] = None
         return new, truth, {}, {i}, False
     if edit == "split":
-        candidates = [i for i in body if len(doc[i][2].split("\n\n")) >= 2
-                      and len(doc[i][2].split()) >= 60]
+        candidates = [
+            i for i in body if len(doc[i][2].split("\n\n")) >= 2 and len(doc[i][2].split()) >= 60
+        ]
         if not candidates:
             return None
         i = rng.choice(candidates)
@@ -139,10 +157,15 @@ def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
         first, second = "\n\n".join(paragraphs[:cut]), "\n\n".join(paragraphs[cut:])
         if len(second.split()) < 15 or len(first.split()) < 15:
             return None
-        new = doc[:i + 1] + [(level, f"{heading} (continued)", second)] + doc[i + 1:]
+        new = doc[: i + 1] + [(level, f"{heading} (continued)", second)] + doc[i + 1 :]
         new[i] = (level, heading, first)
-        return (new, {o: (o if o <= i else o + 1) for o in range(n)},
-                {i: "modified", i + 1: "split"}, set(), False)
+        return (
+            new,
+            {o: (o if o <= i else o + 1) for o in range(n)},
+            {i: "modified", i + 1: "split"},
+            set(),
+            False,
+        )
     if edit == "cosmetic":
         new = []
         for level, heading, text in doc:
@@ -150,8 +173,11 @@ def make_case(doc: Doc, donor: Doc, edit: str, rng: random.Random
             text = text.replace(" and ", " and\n", 1)
             new.append((level, heading, text))
         level, heading, text = new[0]
-        new[0] = (level, heading, f"Last updated: March {rng.randint(1, 28)}, 20{rng.randint(10, 25)}"
-                  f"\n\n{text}")
+        new[0] = (
+            level,
+            heading,
+            f"Last updated: March {rng.randint(1, 28)}, 20{rng.randint(10, 25)}\n\n{text}",
+        )
         old0 = doc[0]
         doc[0] = (old0[0], old0[1], f"Last updated: June 1, 2009\n\n{old0[2]}")
         return new, identity, {}, set(), True
@@ -206,7 +232,8 @@ def synthetic(histories: dict[str, list[dict[str, object]]], cases: int, seed: i
             where = change.new_index if change.kind != "removed" else change.old_index
             reported.add((change.kind, where if where is not None else -1))
         expected = {(kind, i) for i, kind in kinds_new.items()} | {
-            ("removed", i) for i in removed_old}
+            ("removed", i) for i in removed_old
+        }
         for kind in KINDS:
             r = {x for x in reported if x[0] == kind}
             e = {x for x in expected if x[0] == kind}
@@ -216,8 +243,10 @@ def synthetic(histories: dict[str, list[dict[str, object]]], cases: int, seed: i
         if cosmetic:
             cosmetic_cases += 1
             cosmetic_substantive += result.substantive
-    print(f"Synthetic edits on {len(docs)} real policies, {sum(done.values())} cases "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(done.items()))}), seed {seed}\n")
+    print(
+        f"Synthetic edits on {len(docs)} real policies, {sum(done.values())} cases "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(done.items()))}), seed {seed}\n"
+    )
     print("| measure | value |\n| --- | --- |")
     print(f"| section alignment accuracy | {aligned / max(1, total):.4f} ({aligned}/{total}) |")
     print(f"| cosmetic-only cases reported substantive | {cosmetic_substantive}/{cosmetic_cases} |")
@@ -231,6 +260,7 @@ def synthetic(histories: dict[str, list[dict[str, object]]], cases: int, seed: i
 
 
 # -- real versions ----------------------------------------------------------------------------
+
 
 def real(histories: dict[str, list[dict[str, object]]]) -> None:
     pairs = no_change = substantive = identical = 0
@@ -249,20 +279,28 @@ def real(histories: dict[str, list[dict[str, object]]]) -> None:
                 no_change += result.summary == "no change"
                 substantive += result.substantive
             previous = text
-    print(f"\nReal consecutive versions recorded as content changes: {pairs} (and {identical} "
-          "records whose text is byte-identical to the one before, left out)\n")
+    print(
+        f"\nReal consecutive versions recorded as content changes: {pairs} (and {identical} "
+        "records whose text is byte-identical to the one before, left out)\n"
+    )
     print("| measure | value |\n| --- | --- |")
-    print(f"| reported \"no change\" | {no_change} |")
+    print(f'| reported "no change" | {no_change} |')
     print(f"| reported substantive | {substantive / max(1, pairs):.3f} ({substantive}) |")
-    print(f"| ms per diff (split both + diff), median / mean / max | "
-          f"{statistics.median(times):.2f} / "
-          f"{statistics.fmean(times):.2f} / {max(times):.1f} |")
+    print(
+        f"| ms per diff (split both + diff), median / mean / max | "
+        f"{statistics.median(times):.2f} / "
+        f"{statistics.fmean(times):.2f} / {max(times):.1f} |"
+    )
 
 
 def speed(histories: dict[str, list[dict[str, object]]], seed: int) -> None:
     rng = random.Random(seed)
-    pool = [s for rows in histories.values() for s in split_sections(str(rows[-1]["markdown"]))
-            if s.heading and s.words >= 40]
+    pool = [
+        s
+        for rows in histories.values()
+        for s in split_sections(str(rows[-1]["markdown"]))
+        if s.heading and s.words >= 40
+    ]
     timings = []
     for _ in range(15):
         doc: Doc = []
@@ -292,8 +330,10 @@ def speed(histories: dict[str, list[dict[str, object]]], seed: int) -> None:
         previous = sections
     whole = time.process_time() - start
     print("\n| speed (one core, CPU time) | value |\n| --- | --- |")
-    print(f"| two ~10,000-word versions: split + diff, median of {len(timings)} | "
-          f"{statistics.median(timings):.1f} ms |")
+    print(
+        f"| two ~10,000-word versions: split + diff, median of {len(timings)} | "
+        f"{statistics.median(timings):.1f} ms |"
+    )
     print(f"| longest history ({name}, {len(rows)} versions) end to end | {whole:.2f} s |")
 
 

@@ -42,9 +42,17 @@ def ours(page: Page, selectors: bool = False) -> str:
             select = ", ".join(page.select) or None
             remove = ", ".join(page.remove) or None
         try:
-            parts.append(render_text(extract(
-                html, base_url=page.url, select=select, remove=remove,
-                document=document_hints(page.kind, page.title))))
+            parts.append(
+                render_text(
+                    extract(
+                        html,
+                        base_url=page.url,
+                        select=select,
+                        remove=remove,
+                        document=document_hints(page.kind, page.title),
+                    )
+                )
+            )
         except ExtractionError:
             parts.append("")
     return "\n\n".join(parts)
@@ -60,13 +68,13 @@ def peers() -> dict[str, Extractor]:
             h.body_width = 0
             return str(h.handle(html))
 
-        found["html2text, whole page"] = lambda p: "\n\n".join(
-            h2t(decode_html(h)) for h in p.html)
+        found["html2text, whole page"] = lambda p: "\n\n".join(h2t(decode_html(h)) for h in p.html)
         try:
             from readability import Document
 
             found["readability-lxml + html2text"] = lambda p: "\n\n".join(
-                h2t(Document(decode_html(h)).summary()) for h in p.html)
+                h2t(Document(decode_html(h)).summary()) for h in p.html
+            )
         except ImportError:
             print("readability-lxml not installed: pip install -e '.[bench]'", file=sys.stderr)
     except ImportError:
@@ -75,8 +83,10 @@ def peers() -> dict[str, Extractor]:
         import trafilatura
 
         found["trafilatura"] = lambda p: "\n\n".join(
-            trafilatura.extract(decode_html(h), output_format="markdown",
-                                include_formatting=True) or "" for h in p.html)
+            trafilatura.extract(decode_html(h), output_format="markdown", include_formatting=True)
+            or ""
+            for h in p.html
+        )
     except ImportError:
         print("trafilatura not installed: pip install -e '.[bench]'", file=sys.stderr)
     return found
@@ -114,24 +124,34 @@ def main() -> None:
     parser.add_argument("--only-ours", action="store_true", help="skip the peers")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    corpora = [("policies (reference format)", list(reference_pages()), False),
-               ("OTA English, automatic", list(ota_pages()), True)]
+    corpora = [
+        ("policies (reference format)", list(reference_pages()), False),
+        ("OTA English, automatic", list(ota_pages()), True),
+    ]
     extractors: dict[str, Extractor] = {"policytrail": ours}
     if not args.only_ours:
         extractors.update(peers())
-    print("| corpus | extractor | pages | F1 mean | F1 median | F1 10th pct | heading recall "
-          "| ms/page median |")
+    print(
+        "| corpus | extractor | pages | F1 mean | F1 median | F1 10th pct | heading recall "
+        "| ms/page median |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for corpus, pages, setext in corpora:
         rows = [(name, run(pages, name, fn, setext)) for name, fn in extractors.items()]
         if corpus.startswith("OTA"):
             declared = [p for p in pages if p.select and p.select != ["<range>"]]
-            rows.append((f"policytrail + declared selectors ({len(declared)} pages)",
-                         run(declared, "sel", lambda p: ours(p, selectors=True), setext)))
+            rows.append(
+                (
+                    f"policytrail + declared selectors ({len(declared)} pages)",
+                    run(declared, "sel", lambda p: ours(p, selectors=True), setext),
+                )
+            )
         for name, r in rows:
-            print(f"| {corpus} | {name} | {r['pages']:.0f} | {r['f1_mean']:.3f} | "
-                  f"{r['f1_median']:.3f} | {r['f1_p10']:.3f} | {r['heading_recall']:.3f} | "
-                  f"{r['ms_median']:.1f} |")
+            print(
+                f"| {corpus} | {name} | {r['pages']:.0f} | {r['f1_mean']:.3f} | "
+                f"{r['f1_median']:.3f} | {r['f1_p10']:.3f} | {r['heading_recall']:.3f} | "
+                f"{r['ms_median']:.1f} |"
+            )
         if args.worst:
             scored = sorted((token_f1(ours(p), p.gold), p.name) for p in pages)
             for f1, name in scored[: args.worst]:

@@ -49,9 +49,16 @@ def reference_pages(root: Path = SHARED) -> Iterator[Page]:
         match = re.search(r"/web/(\d{14})id_/(.+)$", item["snapshot_url"])
         assert match, item
         from urllib.parse import unquote
-        yield Page("policies", item["domain"], [(folder / item["html"]).read_bytes()],
-                   PROVENANCE.sub("", (folder / item["md"]).read_text()).strip() + "\n",
-                   unquote(match.group(2)), "privacy", match.group(1))
+
+        yield Page(
+            "policies",
+            item["domain"],
+            [(folder / item["html"]).read_bytes()],
+            PROVENANCE.sub("", (folder / item["md"]).read_text()).strip() + "\n",
+            unquote(match.group(2)),
+            "privacy",
+            match.group(1),
+        )
 
 
 def _selectors(value: object) -> list[str] | None:
@@ -77,8 +84,15 @@ def ota_pages(root: Path = SHARED, language: str = "en") -> Iterator[Page]:
         selectors = item.get("selectors") or {}
         select = _selectors(selectors.get("select"))
         remove = _selectors(selectors.get("remove"))
-        page = Page("ota", item["id"], html, (base / "version.md").read_text(),
-                    item["source_url"], _kind(item["terms_type"]), title=item["terms_type"])
+        page = Page(
+            "ota",
+            item["id"],
+            html,
+            (base / "version.md").read_text(),
+            item["source_url"],
+            _kind(item["terms_type"]),
+            title=item["terms_type"],
+        )
         if select is not None and remove is not None:
             page.select, page.remove = select, remove
         else:
@@ -116,8 +130,11 @@ def _norm(heading: str) -> str:
 def headings(markdown: str, setext: bool = False) -> list[str]:
     found = [m.group(1) for m in ATX.finditer(markdown)]
     if setext:
-        found += [m.group(1) for m in SETEXT.finditer(markdown)
-                  if m.group(1).strip() and not m.group(1).lstrip().startswith(("*", "-", "|"))]
+        found += [
+            m.group(1)
+            for m in SETEXT.finditer(markdown)
+            if m.group(1).strip() and not m.group(1).lstrip().startswith(("*", "-", "|"))
+        ]
     return [h for h in (_norm(x) for x in found) if h]
 
 

@@ -27,16 +27,21 @@ def pywb_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PywbArchi
         archive.stop()
 
 
-def write_config(folder: Path, archive_url: str, *, policies: str | None = None,
-                 extra: str = "") -> Path:
+def write_config(
+    folder: Path, archive_url: str, *, policies: str | None = None, extra: str = ""
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
-    policies = policies if policies is not None else (
-        f'[[policy]]\nname = "larkspur-privacy"\nurl = "{POLICY_URL}"\nkind = "privacy"\n')
+    policies = (
+        policies
+        if policies is not None
+        else (f'[[policy]]\nname = "larkspur-privacy"\nurl = "{POLICY_URL}"\nkind = "privacy"\n')
+    )
     path.write_text(
         f'[database]\npath = "test.db"\n\n[archive]\nurl = "{archive_url}"\n'
         f"cdx_per_minute = 60000\nplayback_per_second = 1000\n{extra}\n{policies}",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return path
 
 
@@ -53,5 +58,7 @@ def history_json(config: Path, name: str = "larkspur-privacy") -> list[dict[str,
 
 def needs_shared() -> None:
     if not SHARED.exists():
-        pytest.skip(f"{SHARED} is absent: the real corpus is only beside the checkout in CI "
-                    "and on development machines")
+        pytest.skip(
+            f"{SHARED} is absent: the real corpus is only beside the checkout in CI "
+            "and on development machines"
+        )

@@ -15,8 +15,9 @@ def _iso(ts: str) -> str:
     return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
 
 
-def test_backfill_finds_exactly_the_distinct_texts(tmp_path: Path,
-                                                   pywb_archive: PywbArchive) -> None:
+def test_backfill_finds_exactly_the_distinct_texts(
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
     config = write_config(tmp_path, pywb_archive.url)
     code, out = run_cli("--config", str(config), "backfill")
     assert code == 0, out
@@ -27,8 +28,9 @@ def test_backfill_finds_exactly_the_distinct_texts(tmp_path: Path,
     assert [v["number"] for v in versions] == [1, 2, 3, 4, 5]
 
 
-def test_every_capture_is_settled_with_its_reason(tmp_path: Path,
-                                                  pywb_archive: PywbArchive) -> None:
+def test_every_capture_is_settled_with_its_reason(
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
     config = write_config(tmp_path, pywb_archive.url)
     assert run_cli("--config", str(config), "backfill")[0] == 0
     db = store.connect(tmp_path / "test.db")
@@ -46,28 +48,30 @@ def test_every_capture_is_settled_with_its_reason(tmp_path: Path,
     for ts in ("20210705080000", "20220301120000"):
         assert rows[ts]["state"] == "fetched"
         assert MOVED_URL in rows[ts]["reason"]
-        snapshot = next(store.rows(db, "SELECT * FROM snapshots WHERE id = ?",
-                                   [rows[ts]["snapshot_id"]]))
+        snapshot = next(
+            store.rows(db, "SELECT * FROM snapshots WHERE id = ?", [rows[ts]["snapshot_id"]])
+        )
         assert snapshot["url"] == MOVED_URL and '"captured"' in snapshot["redirects"]
     assert {r["state"] for r in rows.values()} == {"fetched", "skipped"}
 
 
-def test_raw_bodies_are_kept_compressed_and_exact(tmp_path: Path,
-                                                  pywb_archive: PywbArchive) -> None:
+def test_raw_bodies_are_kept_compressed_and_exact(
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
     config = write_config(tmp_path, pywb_archive.url)
     assert run_cli("--config", str(config), "backfill")[0] == 0
     db = store.connect(tmp_path / "test.db")
     snapshot = next(store.rows(db, "SELECT * FROM snapshots WHERE timestamp = '20180525120000'"))
     assert store.get_blob(db, snapshot["blob_sha256"]) == policy_html(2, 4)
-    blob = next(store.rows(db, "SELECT * FROM blobs WHERE sha256 = ?",
-                           [snapshot["blob_sha256"]]))
+    blob = next(store.rows(db, "SELECT * FROM blobs WHERE sha256 = ?", [snapshot["blob_sha256"]]))
     assert blob["compression"] == "zstd"
     assert len(blob["data"]) < blob["size"]
     assert zstandard.ZstdDecompressor().decompress(blob["data"]) == policy_html(2, 4)
 
 
-def test_second_backfill_adds_nothing_and_plays_nothing(tmp_path: Path,
-                                                        pywb_archive: PywbArchive) -> None:
+def test_second_backfill_adds_nothing_and_plays_nothing(
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
     config = write_config(tmp_path, pywb_archive.url)
     assert run_cli("--config", str(config), "backfill")[0] == 0
     db = store.connect(tmp_path / "test.db")
@@ -78,18 +82,19 @@ def test_second_backfill_adds_nothing_and_plays_nothing(tmp_path: Path,
     assert "0 playback requests" in out and "0 new versions" in out
     after = store.table_counts(db)
     assert {k: v for k, v in after.items() if k != "runs"} == {
-        k: v for k, v in before.items() if k != "runs"}
+        k: v for k, v in before.items() if k != "runs"
+    }
     assert history_json(config) == versions_before
 
 
 def test_date_range_limits_the_captures(tmp_path: Path, pywb_archive: PywbArchive) -> None:
     config = write_config(tmp_path, pywb_archive.url)
-    code, out = run_cli("--config", str(config), "backfill", "--from", "2018-05",
-                        "--to", "2019")
+    code, out = run_cli("--config", str(config), "backfill", "--from", "2018-05", "--to", "2019")
     assert code == 0, out
     versions = history_json(config)
     assert [(v["first_seen"][:10], v["last_seen"][:10]) for v in versions] == [
-        ("2018-05-25", "2019-06-14")]
+        ("2018-05-25", "2019-06-14")
+    ]
 
 
 def test_noise_never_makes_a_version(pywb_archive: PywbArchive) -> None:
@@ -102,26 +107,40 @@ def test_noise_never_makes_a_version(pywb_archive: PywbArchive) -> None:
         texts[noise] = render_text(extract(policy_html(3, noise), base_url=TIMELINE[0].url))
     assert len(set(texts.values())) == 1
     text = texts[1]
-    for leak in ("Sponsored", "cookies to improve", "All rights reserved", "Pricing",
-                 "Subscribe", "window.__session"):
+    for leak in (
+        "Sponsored",
+        "cookies to improve",
+        "All rights reserved",
+        "Pricing",
+        "Subscribe",
+        "window.__session",
+    ):
         assert leak not in text
     assert "## Data Retention" in text and "# Privacy Policy | Larkspur Labs" in text
 
 
-def test_changes_follow_the_timeline_with_section_summaries(tmp_path: Path,
-                                                            pywb_archive: PywbArchive) -> None:
+def test_changes_follow_the_timeline_with_section_summaries(
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
     config = write_config(tmp_path, pywb_archive.url)
     assert run_cli("--config", str(config), "backfill")[0] == 0
     db = store.connect(tmp_path / "test.db")
     changes = list(reversed(store.changes(db, store.policy_id(db, "larkspur-privacy"))))
     assert [(c["at"][:10], c["kind"]) for c in changes] == [
-        ("2017-03-15", "first"), ("2018-05-25", "change"), ("2020-02-12", "change"),
-        ("2021-07-05", "change"), ("2023-04-10", "change")]
+        ("2017-03-15", "first"),
+        ("2018-05-25", "change"),
+        ("2020-02-12", "change"),
+        ("2021-07-05", "change"),
+        ("2023-04-10", "change"),
+    ]
     assert all(c["substantive"] for c in changes)
     assert changes[1]["summary"] == (
-        "1 section modified, 2 added: 'Legal Bases for Processing', 'Your Rights'; 1 cosmetic")
-    assert changes[3]["summary"] == "1 section moved, 1 renamed: 'How We Share Information'; " \
+        "1 section modified, 2 added: 'Legal Bases for Processing', 'Your Rights'; 1 cosmetic"
+    )
+    assert (
+        changes[3]["summary"] == "1 section moved, 1 renamed: 'How We Share Information'; "
         "1 cosmetic"
+    )
     assert "'Biometric Data'" in changes[4]["summary"]
     # A second run records nothing new.
     before = store.table_counts(db)

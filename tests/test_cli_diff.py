@@ -19,23 +19,39 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory, pywb_archive: PywbArchi
 
 
 def test_default_is_the_last_two_versions(backfilled: Path) -> None:
-    code, out = run_cli("--config", str(backfilled), "diff", "larkspur-privacy",
-                        "--format", "json")
+    code, out = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "--format", "json")
     assert code == 0, out
     data = json.loads(out)
     assert (data["old"]["number"], data["new"]["number"]) == (4, 5)
     kinds = {(s["kind"], s["new_heading"]) for s in data["sections"]}
     assert ("added", "Biometric Data") in kinds and ("modified", "Data Retention") in kinds
     for section in data["sections"]:
-        assert {"kind", "old_heading", "new_heading", "old_index", "new_index", "significance",
-                "words_added", "words_removed"} <= set(section)
+        assert {
+            "kind",
+            "old_heading",
+            "new_heading",
+            "old_index",
+            "new_index",
+            "significance",
+            "words_added",
+            "words_removed",
+        } <= set(section)
 
 
 def test_versions_by_number_and_date(backfilled: Path) -> None:
-    by_number = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "2", "4",
-                        "--format", "json")[1]
-    by_date = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "2019",
-                      "2021-12", "--format", "json")[1]
+    by_number = run_cli(
+        "--config", str(backfilled), "diff", "larkspur-privacy", "2", "4", "--format", "json"
+    )[1]
+    by_date = run_cli(
+        "--config",
+        str(backfilled),
+        "diff",
+        "larkspur-privacy",
+        "2019",
+        "2021-12",
+        "--format",
+        "json",
+    )[1]
     assert json.loads(by_number)["sections"] == json.loads(by_date)["sections"]
     code, out = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "2016")
     assert code == 2 and "no version was captured by 2016" in out
@@ -46,11 +62,13 @@ def test_versions_by_number_and_date(backfilled: Path) -> None:
 def test_text_markdown_and_html_views(backfilled: Path) -> None:
     code, out = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "1", "2")
     assert code == 0 and "Legal Bases for Processing" in out and "unchanged section" in out
-    code, out = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "1", "2",
-                        "--format", "markdown")
+    code, out = run_cli(
+        "--config", str(backfilled), "diff", "larkspur-privacy", "1", "2", "--format", "markdown"
+    )
     assert "~~privacy@larkspur-labs.example.~~" in out and "## + Your Rights" in out
-    code, out = run_cli("--config", str(backfilled), "diff", "larkspur-privacy", "1", "2",
-                        "--format", "html")
+    code, out = run_cli(
+        "--config", str(backfilled), "diff", "larkspur-privacy", "1", "2", "--format", "html"
+    )
     assert out.startswith("<!doctype html>") and "<ins>" in out and "<del>" in out
 
 
@@ -67,9 +85,11 @@ def test_diff_files_on_html_and_text(tmp_path: Path) -> None:
     assert code == 0, out
     sections = json.loads(out)["sections"]
     assert [s["new_index"] for s in sections if s["new_index"] is not None] == sorted(
-        s["new_index"] for s in sections if s["new_index"] is not None)
+        s["new_index"] for s in sections if s["new_index"] is not None
+    )
     assert {"kind": "added", "new_heading": "Biometric Data"}.items() <= next(
-        s for s in sections if s["kind"] == "added").items()
+        s for s in sections if s["kind"] == "added"
+    ).items()
     a, b = tmp_path / "a.md", tmp_path / "b.md"
     a.write_text("# T\n\n## X\n\nHello <script>alert(1)</script> world.\n")
     b.write_text("# T\n\n## X\n\nHello brave <script>alert(1)</script> world.\n")

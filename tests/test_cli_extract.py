@@ -11,13 +11,20 @@ from tests.conftest import run_cli
 def test_one_file_prints_text_with_provenance(tmp_path: Path) -> None:
     page = tmp_path / "larkspur.html"
     page.write_bytes(policy_html(2, 1))
-    code, out = run_cli("extract", str(page), "--url",
-                        "https://www.larkspur-labs.example/legal/privacy",
-                        "--timestamp", "20180525120000")
+    code, out = run_cli(
+        "extract",
+        str(page),
+        "--url",
+        "https://www.larkspur-labs.example/legal/privacy",
+        "--timestamp",
+        "20180525120000",
+    )
     assert code == 0, out
     first, _, rest = out.partition("\n\n")
-    assert first.startswith("> *The following text is extracted and transformed from the "
-                            "larkspur-labs.example privacy policy that was archived on 2018-05-25")
+    assert first.startswith(
+        "> *The following text is extracted and transformed from the "
+        "larkspur-labs.example privacy policy that was archived on 2018-05-25"
+    )
     assert "20180525120000id_/https%3A//www.larkspur-labs.example/legal/privacy" in first
     assert rest.startswith("# Privacy Policy | Larkspur Labs\n\n# Privacy Policy\n\n")
 

@@ -44,26 +44,35 @@ def test_the_projects_own_config_is_valid() -> None:
     assert config.policies and config.archive.cdx_per_minute <= 30
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("[archive]\nurl = 'ftp://x'\n", "archive.url = 'ftp://x' is not an http(s) URL"),
-    ("[archive]\ncdx_per_minute = 100\n", "above the Internet Archive's limit of 30/min"),
-    ("[archive]\nplayback_per_second = 50\n", "above the Internet Archive's limit of 600/min"),
-    ("[archive]\nworkers = 'many'\n", "archive.workers must be a number"),
-    ("[archive]\nspeed = 3\n", "unknown key archive.speed"),
-    ("[[policy]]\nname = 'x'\n", "policy[0] has no url"),
-    ("[[policy]]\nurl = 'https://a.example/p'\nkind = 'tos'\n", "policy[0].kind = 'tos'"),
-    ("[[policy]]\nname = 'Bad Name'\nurl = 'https://a.example/p'\n", "is not a valid name"),
-    ("[[policy]]\nname='a'\nurl='https://a.example/p'\n[[policy]]\nname='a'\n"
-     "url='https://b.example/p'\n", "two policies are named 'a'"),
-    ("[policy]\nname = 'a'\n", "written as [[policy]] tables"),
-    ("[database\n", "invalid TOML"),
-    ("[alerts]\n", "unknown section [alerts]"),
-    ("[diff]\nignore = ['(unclosed']\n", "diff.ignore has an invalid regular expression"),
-    ("[[policy]]\nurl = 'https://a.example/p'\nignore = 'Version'\n",
-     "policy[0].ignore must be a list"),
-])
-def test_mistakes_are_one_line_naming_file_and_key(tmp_path: Path, text: str,
-                                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[archive]\nurl = 'ftp://x'\n", "archive.url = 'ftp://x' is not an http(s) URL"),
+        ("[archive]\ncdx_per_minute = 100\n", "above the Internet Archive's limit of 30/min"),
+        ("[archive]\nplayback_per_second = 50\n", "above the Internet Archive's limit of 600/min"),
+        ("[archive]\nworkers = 'many'\n", "archive.workers must be a number"),
+        ("[archive]\nspeed = 3\n", "unknown key archive.speed"),
+        ("[[policy]]\nname = 'x'\n", "policy[0] has no url"),
+        ("[[policy]]\nurl = 'https://a.example/p'\nkind = 'tos'\n", "policy[0].kind = 'tos'"),
+        ("[[policy]]\nname = 'Bad Name'\nurl = 'https://a.example/p'\n", "is not a valid name"),
+        (
+            "[[policy]]\nname='a'\nurl='https://a.example/p'\n[[policy]]\nname='a'\n"
+            "url='https://b.example/p'\n",
+            "two policies are named 'a'",
+        ),
+        ("[policy]\nname = 'a'\n", "written as [[policy]] tables"),
+        ("[database\n", "invalid TOML"),
+        ("[alerts]\n", "unknown section [alerts]"),
+        ("[diff]\nignore = ['(unclosed']\n", "diff.ignore has an invalid regular expression"),
+        (
+            "[[policy]]\nurl = 'https://a.example/p'\nignore = 'Version'\n",
+            "policy[0].ignore must be a list",
+        ),
+    ],
+)
+def test_mistakes_are_one_line_naming_file_and_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
@@ -84,8 +93,11 @@ def test_add_keeps_comments_and_layout(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.startswith(GOOD)
     policies = tomllib.loads(text)["policy"]
-    assert policies[-1] == {"name": "example-terms", "url": "https://www.example.org/terms-of-use",
-                            "kind": "terms"}
+    assert policies[-1] == {
+        "name": "example-terms",
+        "url": "https://www.example.org/terms-of-use",
+        "kind": "terms",
+    }
     add_policy(path, "https://example.net/p", name="net", kind="other")
     assert load_config(path).policy("net").kind == "other"
 

@@ -31,8 +31,11 @@ Write to privacy@larkspur-labs.example.
 
 def run(old: str, new: str) -> list[tuple[str, str | None, str | None, str]]:
     result = diff(split_sections(old), split_sections(new))
-    return [(c.kind, c.old_heading, c.new_heading, c.significance) for c in result.changes
-            if c.kind != "unchanged"]
+    return [
+        (c.kind, c.old_heading, c.new_heading, c.significance)
+        for c in result.changes
+        if c.kind != "unchanged"
+    ]
 
 
 def test_identical_is_no_change() -> None:
@@ -45,20 +48,26 @@ def test_reworded_sentence_is_modified_with_its_words() -> None:
     result = diff(split_sections(BASE), split_sections(new))
     (change,) = [c for c in result.changes if c.kind != "unchanged"]
     assert (change.kind, change.new_heading, change.significance) == (
-        "modified", "Information We Collect", "substantive")
+        "modified",
+        "Information We Collect",
+        "substantive",
+    )
     assert change.words_added == 2 and change.words_removed == 0
     assert ("insert", "phone number,") in change.redline
     assert result.summary == "1 section modified"
 
 
 def test_moved_section_is_not_delete_plus_insert() -> None:
-    cookies = "## Cookies\n\nWe use cookies to keep you signed in and to understand how the " \
-              "service is used.\n\n"
+    cookies = (
+        "## Cookies\n\nWe use cookies to keep you signed in and to understand how the "
+        "service is used.\n\n"
+    )
     new = BASE.replace(cookies, "") + "\n" + cookies
     assert run(BASE, new) == [("moved", "Cookies", "Cookies", "substantive")]
     # Moved up past two sections, and reworded on the way: still one moved section.
-    new = BASE.replace(cookies, "").replace("We are Larkspur.\n\n", "We are Larkspur.\n\n"
-                                            + cookies.replace("signed in", "logged in"))
+    new = BASE.replace(cookies, "").replace(
+        "We are Larkspur.\n\n", "We are Larkspur.\n\n" + cookies.replace("signed in", "logged in")
+    )
     result = diff(split_sections(BASE), split_sections(new))
     (change,) = [c for c in result.changes if c.kind != "unchanged"]
     assert (change.kind, change.moved, change.modified) == ("moved", True, True)
@@ -71,8 +80,9 @@ def test_renamed_heading() -> None:
 
 
 def test_added_and_removed_sections() -> None:
-    new = BASE.replace("## Contact Us", "## Data Retention\n\nWe keep data for a year.\n\n"
-                                        "## Contact Us")
+    new = BASE.replace(
+        "## Contact Us", "## Data Retention\n\nWe keep data for a year.\n\n## Contact Us"
+    )
     assert run(BASE, new) == [("added", None, "Data Retention", "substantive")]
     assert run(new, BASE) == [("removed", "Data Retention", None, "substantive")]
     result = diff(split_sections(BASE), split_sections(new))
@@ -80,11 +90,15 @@ def test_added_and_removed_sections() -> None:
 
 
 def test_split_section() -> None:
-    old = BASE.replace("signed in and to understand how the service is used.",
-                       "signed in. Analytics cookies from our partners measure how many people "
-                       "visit each page and which features they use most often.")
-    new = old.replace(" Analytics cookies from our partners", "\n\n## Analytics\n\nAnalytics "
-                                                                  "cookies from our partners")
+    old = BASE.replace(
+        "signed in and to understand how the service is used.",
+        "signed in. Analytics cookies from our partners measure how many people "
+        "visit each page and which features they use most often.",
+    )
+    new = old.replace(
+        " Analytics cookies from our partners",
+        "\n\n## Analytics\n\nAnalytics cookies from our partners",
+    )
     kinds = run(old, new)
     assert ("split", "Cookies", "Analytics", "substantive") in kinds
 
@@ -94,7 +108,8 @@ def test_cosmetic_edits_are_never_substantive() -> None:
         BASE.replace("March 1, 2017", "June 30, 2021"),  # the date after "Last updated"
         BASE.replace("We do not sell", "We  do not\nsell"),  # whitespace
         BASE.replace("We are Larkspur.", "We are \u201cLarkspur\u201d.").replace(
-            "\u201cLarkspur\u201d", "\u201cLarkspur\u201d"),
+            "\u201cLarkspur\u201d", "\u201cLarkspur\u201d"
+        ),
         BASE.replace("name, e-mail", "name; e-mail"),  # punctuation
         BASE.replace("We use cookies", "WE USE COOKIES"),  # case
     ):
@@ -104,18 +119,27 @@ def test_cosmetic_edits_are_never_substantive() -> None:
 
 
 def test_quotes_fold_in_normalize() -> None:
-    assert normalize("\u201cLarkspur\u201d \u2014 it\u2019s") == normalize("\"Larkspur\" - it's")
+    assert normalize("\u201cLarkspur\u201d \u2014 it\u2019s") == normalize('"Larkspur" - it\'s')
 
 
 def test_changes_come_in_new_document_order() -> None:
-    new = BASE.replace("## Information We Collect", "## Who We Are\n\nA company.\n\n"
-                                                    "## Information We Collect").replace(
+    new = BASE.replace(
+        "## Information We Collect", "## Who We Are\n\nA company.\n\n## Information We Collect"
+    ).replace(
         "## Sharing\n\nWe do not sell your personal information. We share it with service "
-        "providers.\n\n", "")
+        "providers.\n\n",
+        "",
+    )
     result = diff(split_sections(BASE), split_sections(new))
     order = [(c.kind, c.old_index, c.new_index) for c in result.changes]
-    assert order == [("unchanged", 0, 0), ("added", None, 1), ("unchanged", 1, 2),
-                     ("unchanged", 2, 3), ("removed", 3, None), ("unchanged", 4, 4)]
+    assert order == [
+        ("unchanged", 0, 0),
+        ("added", None, 1),
+        ("unchanged", 1, 2),
+        ("unchanged", 2, 3),
+        ("removed", 3, None),
+        ("unchanged", 4, 4),
+    ]
 
 
 def test_formatting_only_is_cosmetic_not_no_change() -> None:

@@ -20,37 +20,47 @@ def body(inner: str, title: str = "") -> str:
 CASES = {
     "headings_and_paragraphs": (
         "<h2>Cookies</h2><p>We use  cookies.\n Really.</p><h3>Opt out</h3><p>Say no.</p>",
-        "## Cookies\n\nWe use cookies. Really.\n\n### Opt out\n\nSay no.\n"),
+        "## Cookies\n\nWe use cookies. Really.\n\n### Opt out\n\nSay no.\n",
+    ),
     "bold_italic_spacing": (
         "<p>We <b>never</b> sell<strong> data </strong>and <em>rarely</em> share.</p>",
-        "We **never** sell **data** and _rarely_ share.\n"),
+        "We **never** sell **data** and _rarely_ share.\n",
+    ),
     "nested_lists": (
         "<ul><li>name</li><li>contact<ul><li>e-mail</li><li>phone</li></ul></li></ul>"
         "<ol><li>first</li><li>second</li></ol>",
-        "  * name\n  * contact\n    * e-mail\n    * phone\n\n  1. first\n  2. second\n"),
+        "  * name\n  * contact\n    * e-mail\n    * phone\n\n  1. first\n  2. second\n",
+    ),
     "wayback_links_map_back": (
         '<p>See <a href="/web/20180905001402/https://www.staah.com/cookies.htm">cookies</a> '
         'and <a href="https://web.archive.org/web/2018im_/http://x.example/a">x</a>.</p>',
-        "See [cookies](https://www.staah.com/cookies.htm) and [x](http://x.example/a).\n"),
+        "See [cookies](https://www.staah.com/cookies.htm) and [x](http://x.example/a).\n",
+    ),
     "relative_links_and_autolinks": (
         '<p><a href="/terms">Terms</a> <a href="http://a.example/">http://a.example/</a></p>',
-        "[Terms](https://www.example.com/terms) <http://a.example/>\n"),
+        "[Terms](https://www.example.com/terms) <http://a.example/>\n",
+    ),
     "empty_and_script_links_dropped": (
         '<p><a href="/x"><img src="a.png"></a>Hi <a href="javascript:alert(1)">there</a></p>',
-        "Hi there\n"),
+        "Hi there\n",
+    ),
     "number_escape": (
         "<p>1. Information. We collect it.</p><p><b>2. Choice</b></p>",
-        "1\\. Information. We collect it.\n\n**2\\. Choice**\n"),
+        "1\\. Information. We collect it.\n\n**2\\. Choice**\n",
+    ),
     "br_is_a_line_break": (
         "<p>Larkspur Labs<br>1 Main St<br/>Springfield</p>",
-        "Larkspur Labs  \n1 Main St  \nSpringfield\n"),
+        "Larkspur Labs  \n1 Main St  \nSpringfield\n",
+    ),
     "entities_decoded": (
         "<p>AT&amp;T&nbsp;&amp; &ldquo;partners&rdquo; &copy;</p>",
-        "AT&T & \u201cpartners\u201d \u00a9\n"),
+        "AT&T & \u201cpartners\u201d \u00a9\n",
+    ),
     "data_table": (
         "<table><tr><th>Cookie</th><th>Purpose</th></tr><tr><td>sid</td><td>session</td></tr>"
         "</table>",
-        "Cookie | Purpose\n---|---\nsid | session\n"),
+        "Cookie | Purpose\n---|---\nsid | session\n",
+    ),
 }
 
 
@@ -67,7 +77,9 @@ def test_boilerplate_is_dropped_and_policy_kept() -> None:
         "<div class='sidebar'><p>Latest posts</p></div>"
         "<div class='content'><h1>Privacy</h1><p>" + "We respect your privacy. " * 20 + "</p>"
         "<p>Contact us at privacy@acme.example.</p></div>"
-        "<footer><p>Copyright 2020 Acme</p></footer>", title="Privacy | Acme")
+        "<footer><p>Copyright 2020 Acme</p></footer>",
+        title="Privacy | Acme",
+    )
     text = text_of(html)
     assert text.startswith("# Privacy | Acme\n\n# Privacy\n\nWe respect your privacy.")
     for leak in ("cookies. OK", "Latest posts", "Copyright", "](/a)"):
@@ -75,31 +87,37 @@ def test_boilerplate_is_dropped_and_policy_kept() -> None:
 
 
 def test_policy_in_one_big_form_and_layout_tables_is_kept() -> None:
-    html = body("<form action='/x'><table><tr><td><a href='/'>Home</a></td></tr><tr><td>"
-                "<h2>Terms</h2><p>" + "These terms apply to you. " * 10 + "</p>"
-                "<p>Second paragraph of the terms.</p></td></tr></table>"
-                "<input type='hidden' name='__VIEWSTATE' value='abc'></form>")
+    html = body(
+        "<form action='/x'><table><tr><td><a href='/'>Home</a></td></tr><tr><td>"
+        "<h2>Terms</h2><p>" + "These terms apply to you. " * 10 + "</p>"
+        "<p>Second paragraph of the terms.</p></td></tr></table>"
+        "<input type='hidden' name='__VIEWSTATE' value='abc'></form>"
+    )
     text = text_of(html)
     assert "## Terms" in text and "Second paragraph of the terms." in text
     assert "__VIEWSTATE" not in text and "abc" not in text
 
 
 def test_select_and_remove_selectors() -> None:
-    html = body("<div id='a'><p>Keep me.</p><p class='ad'>Drop me.</p></div><div><p>Other.</p>"
-                "</div>")
+    html = body(
+        "<div id='a'><p>Keep me.</p><p class='ad'>Drop me.</p></div><div><p>Other.</p></div>"
+    )
     assert text_of(html, select="#a", remove=".ad") == "Keep me.\n"
     with pytest.raises(ExtractionError, match="matches nothing"):
         extract(html, select="#missing")
 
 
-@pytest.mark.parametrize(("raw", "content_type", "expected"), [
-    ("café".encode("cp1252"), "text/html; charset=iso-8859-1", "café"),
-    ("café".encode("cp1252"), "", "café"),
-    (b'<meta charset="windows-1252">' + "caf\u00e9 \u2019".encode("cp1252"), "", "café \u2019"),
-    (b"\xef\xbb\xbf" + "café".encode(), "text/html; charset=latin-1", "café"),
-    ("プライバシー".encode("shift_jis"), "", "プライバシー"),
-    (b"ok \xff\xfe\xfa bytes", "text/html; charset=utf-8", "ok"),
-])
+@pytest.mark.parametrize(
+    ("raw", "content_type", "expected"),
+    [
+        ("café".encode("cp1252"), "text/html; charset=iso-8859-1", "café"),
+        ("café".encode("cp1252"), "", "café"),
+        (b'<meta charset="windows-1252">' + "caf\u00e9 \u2019".encode("cp1252"), "", "café \u2019"),
+        (b"\xef\xbb\xbf" + "café".encode(), "text/html; charset=latin-1", "café"),
+        ("プライバシー".encode("shift_jis"), "", "プライバシー"),
+        (b"ok \xff\xfe\xfa bytes", "text/html; charset=utf-8", "ok"),
+    ],
+)
 def test_encodings(raw: bytes, content_type: str, expected: str) -> None:
     assert expected in decode_html(raw, content_type)
 
@@ -109,34 +127,48 @@ def test_empty_body_is_a_typed_error() -> None:
         extract(b"   ")
 
 
-@pytest.mark.parametrize(("title", "expected"), [
-    ("Privacy Policy | XenForo", "Privacy Policy | XenForo"),
-    ("  PayDollar |\n Online Payment Gateway Hong Kong ",
-     "PayDollar | Online Payment Gateway Hong Kong"),
-])
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Privacy Policy | XenForo", "Privacy Policy | XenForo"),
+        (
+            "  PayDollar |\n Online Payment Gateway Hong Kong ",
+            "PayDollar | Online Payment Gateway Hong Kong",
+        ),
+    ],
+)
 def test_title_is_the_whole_page_title(title: str, expected: str) -> None:
     assert page_title(title) == expected
 
 
 def test_provenance_line_matches_the_corpus() -> None:
-    line = archive_provenance("https://www.staah.com/privacy-policy.htm", "privacy",
-                              "20180905001402", "https://web.archive.org")
+    line = archive_provenance(
+        "https://www.staah.com/privacy-policy.htm",
+        "privacy",
+        "20180905001402",
+        "https://web.archive.org",
+    )
     assert line == (
         "> *The following text is extracted and transformed from the staah.com privacy policy "
         "that was archived on 2018-09-05. Please check the [original snapshot on the Wayback "
         "Machine](https://web.archive.org/web/20180905001402id_/https%3A//www.staah.com/"
-        "privacy-policy.htm) for the most accurate reproduction.*")
+        "privacy-policy.htm) for the most accurate reproduction.*"
+    )
     from datetime import UTC, datetime
-    live = live_provenance("https://www.example.com/terms", "terms", datetime(2026, 1, 2,
-                                                                                 tzinfo=UTC))
+
+    live = live_provenance(
+        "https://www.example.com/terms", "terms", datetime(2026, 1, 2, tzinfo=UTC)
+    )
     assert "example.com terms of service that was fetched live on 2026-01-02" in live
 
 
 def test_original_url_from_wayback_forms() -> None:
     base = "https://example.com/p"
     assert original_url("/web/20180101000000/http://a.example/x", base) == "http://a.example/x"
-    assert original_url("//web.archive.org/web/2018id_/https://a.example/", base) == \
-        "https://a.example/"
+    assert (
+        original_url("//web.archive.org/web/2018id_/https://a.example/", base)
+        == "https://a.example/"
+    )
     assert original_url("../terms", "https://example.com/legal/p") == "https://example.com/terms"
 
 
@@ -147,8 +179,12 @@ def _doc(title: str, words: int) -> str:
 def test_a_page_of_several_documents_yields_the_wanted_one() -> None:
     from crawler.extract import document_hints
 
-    html = body("<h1>Legal</h1>" + _doc("Terms of Service", 200) + _doc("Privacy Policy", 150)
-                + _doc("Cookie Policy", 90))
+    html = body(
+        "<h1>Legal</h1>"
+        + _doc("Terms of Service", 200)
+        + _doc("Privacy Policy", 150)
+        + _doc("Cookie Policy", 90)
+    )
     privacy = text_of(html, document=document_hints("privacy"))
     assert privacy.startswith("## Privacy Policy") and "More of Privacy Policy." in privacy
     assert "Terms of Service" not in privacy and "Cookie Policy" not in privacy
@@ -159,9 +195,15 @@ def test_a_page_of_several_documents_yields_the_wanted_one() -> None:
 def test_a_single_document_is_never_cut() -> None:
     from crawler.extract import document_hints
 
-    html = body("<h1>Privacy Policy</h1>" + _doc("Cookie Policy", 100) + _doc("Terms", 100)
-                + _doc("Children's Privacy Notice", 100))
+    html = body(
+        "<h1>Privacy Policy</h1>"
+        + _doc("Cookie Policy", 100)
+        + _doc("Terms", 100)
+        + _doc("Children's Privacy Notice", 100)
+    )
     assert text_of(html, document=document_hints("privacy")) == text_of(html)
-    menu = body("<p>Policies</p><p>Privacy Policy</p><p>Spam Policy</p><p>Terms</p>"
-                "<p>" + "word " * 300 + "</p>")
+    menu = body(
+        "<p>Policies</p><p>Privacy Policy</p><p>Spam Policy</p><p>Terms</p>"
+        "<p>" + "word " * 300 + "</p>"
+    )
     assert text_of(menu, document=document_hints("privacy")) == text_of(menu)

@@ -38,25 +38,29 @@ def _state(db_path: Path) -> dict[str, object]:
             "captures": conn.execute(
                 "SELECT c.timestamp, c.original, c.digest, c.state, c.reason, v.text_sha256 "
                 "FROM captures c LEFT JOIN versions v ON v.id = c.version_id "
-                "ORDER BY c.timestamp, c.original").fetchall(),
+                "ORDER BY c.timestamp, c.original"
+            ).fetchall(),
             "versions": conn.execute(
                 "SELECT text_sha256, first_timestamp, last_timestamp, captures, words "
-                "FROM versions ORDER BY first_timestamp").fetchall(),
+                "FROM versions ORDER BY first_timestamp"
+            ).fetchall(),
             "snapshots": conn.execute(
-                "SELECT timestamp, url, status, blob_sha256 FROM snapshots "
-                "ORDER BY timestamp, url").fetchall(),
+                "SELECT timestamp, url, status, blob_sha256 FROM snapshots ORDER BY timestamp, url"
+            ).fetchall(),
             "blobs": conn.execute("SELECT sha256, size FROM blobs ORDER BY sha256").fetchall(),
             "changes": conn.execute(
                 "SELECT f.text_sha256, t.text_sha256, c.at_timestamp, c.kind, c.summary "
                 "FROM changes c LEFT JOIN versions f ON f.id = c.from_version_id "
-                "JOIN versions t ON t.id = c.to_version_id ORDER BY c.at_timestamp").fetchall(),
+                "JOIN versions t ON t.id = c.to_version_id ORDER BY c.at_timestamp"
+            ).fetchall(),
         }
     finally:
         conn.close()
 
 
 def test_sigkill_at_random_moments_then_resume_equals_one_run(
-        tmp_path: Path, pywb_archive: PywbArchive) -> None:
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
     reference = _config(tmp_path / "reference", pywb_archive)
     started = time.monotonic()
@@ -69,8 +73,9 @@ def test_sigkill_at_random_moments_then_resume_equals_one_run(
     rng = random.Random(20261122)
     kills = 0
     for _ in range(20):
-        process = subprocess.Popen(_command(config), env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            _command(config), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.2, max(0.4, full_run / 3)))
         if process.poll() is not None:
             break  # it finished on its own: the rest is the resumed run below
@@ -78,8 +83,9 @@ def test_sigkill_at_random_moments_then_resume_equals_one_run(
         process.wait(timeout=30)
         kills += 1
     assert kills >= 3, "the run finished before most kills: slow it down"
-    finished = subprocess.run(_command(config), env=env, capture_output=True, text=True,
-                              timeout=120)
+    finished = subprocess.run(
+        _command(config), env=env, capture_output=True, text=True, timeout=120
+    )
     assert finished.returncode == 0, finished.stderr
     assert _state(config.parent / "test.db") == expected
     # And once more: nothing to do.

@@ -12,10 +12,17 @@ from crawler.render import render_text
 from tests.conftest import run_cli
 from tests.pdfmaker import make_pdf
 
-LINES = ["PRIVACY POLICY", "", "Larkspur Labs collects your name and e-mail address",
-         "when you create an account.", "", "1. Data Retention",
-         "We keep account data for one year after the account closes.", "",
-         "Contact: privacy@larkspur-labs.example"]
+LINES = [
+    "PRIVACY POLICY",
+    "",
+    "Larkspur Labs collects your name and e-mail address",
+    "when you create an account.",
+    "",
+    "1. Data Retention",
+    "We keep account data for one year after the account closes.",
+    "",
+    "Contact: privacy@larkspur-labs.example",
+]
 
 
 def test_pdf_text_with_headings_and_paragraphs() -> None:
@@ -23,8 +30,7 @@ def test_pdf_text_with_headings_and_paragraphs() -> None:
     assert is_pdf(pdf)
     text = render_text(extract_pdf(pdf))
     assert text.startswith("# Larkspur Privacy Policy\n\n## PRIVACY POLICY\n\n")
-    assert ("Larkspur Labs collects your name and e-mail address when you create an account."
-            in text)
+    assert "Larkspur Labs collects your name and e-mail address when you create an account." in text
     assert "## 1. Data Retention" in text
     assert "privacy@larkspur-labs.example" in text
 

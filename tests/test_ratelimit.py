@@ -21,8 +21,9 @@ def test_requests_are_spaced_at_the_configured_rate() -> None:
 def test_one_limiter_is_shared_by_all_threads() -> None:
     clock = FakeClock()
     limiter = RateLimiter(8, clock)
-    threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(25)])
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [limiter.acquire() for _ in range(25)]) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

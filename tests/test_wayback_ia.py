@@ -24,25 +24,32 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def page(text: str, noise: str = "") -> bytes:
-    return (f"<html><head><title>Privacy Policy | Example</title><script>var t='{noise}'"
-            f"</script></head><body><nav><a href='/'>Home</a></nav><main><h1>Privacy</h1>"
-            f"<p>{text}</p></main><footer>{noise}</footer></body></html>").encode()
+    return (
+        f"<html><head><title>Privacy Policy | Example</title><script>var t='{noise}'"
+        f"</script></head><body><nav><a href='/'>Home</a></nav><main><h1>Privacy</h1>"
+        f"<p>{text}</p></main><footer>{noise}</footer></body></html>"
+    ).encode()
 
 
 def memento(body: bytes, when: str, status: int = 200, **headers: str) -> httpx.Response:
     stamp = datetime.strptime(when, "%Y%m%d%H%M%S").strftime("%a, %d %b %Y %H:%M:%S GMT")
-    return httpx.Response(status, content=body, headers={
-        "content-type": "text/html; charset=utf-8", "memento-datetime": stamp, **headers})
+    return httpx.Response(
+        status,
+        content=body,
+        headers={"content-type": "text/html; charset=utf-8", "memento-datetime": stamp, **headers},
+    )
 
 
 def archive_redirect(location: str) -> httpx.Response:
     # IA's own 302 to the nearest capture: text/plain and no Memento-Datetime.
-    return httpx.Response(302, headers={"location": location,
-                                        "content-type": "text/plain; charset=utf-8"})
+    return httpx.Response(
+        302, headers={"location": location, "content-type": "text/plain; charset=utf-8"}
+    )
 
 
-def make_transport(handler: Handler, clock: FakeClock | None = None,
-                   retries: int = 3) -> tuple[Transport, FakeClock, list[httpx.Request]]:
+def make_transport(
+    handler: Handler, clock: FakeClock | None = None, retries: int = 3
+) -> tuple[Transport, FakeClock, list[httpx.Request]]:
     clock = clock or FakeClock()
     seen: list[httpx.Request] = []
 
@@ -62,33 +69,43 @@ def ia_handler(request: httpx.Request) -> httpx.Response:
     path = request.url.path
     if path == "/cdx/search/cdx":
         key = request.url.params.get("resumeKey")
-        name = {None: "ia_cdx_page1.txt",
-                "com%2Cexample%29%2Fprivacy+2017060100000%3A": "ia_cdx_page2.txt"}.get(
-            key, "ia_cdx_last_page.txt")
-        return httpx.Response(200, text=(FIXTURES / name).read_text(),
-                              headers={"content-type": "text/plain"})
+        name = {
+            None: "ia_cdx_page1.txt",
+            "com%2Cexample%29%2Fprivacy+2017060100000%3A": "ia_cdx_page2.txt",
+        }.get(key, "ia_cdx_last_page.txt")
+        return httpx.Response(
+            200, text=(FIXTURES / name).read_text(), headers={"content-type": "text/plain"}
+        )
     routes: dict[str, Callable[[], httpx.Response]] = {
-        "/web/20170101000000id_/http://www.example.com/privacy":
-            lambda: memento(page(V1, "a"), "20170101000000"),
-        "/web/20170601000000id_/http://www.example.com/privacy":
-            lambda: memento(page(V1, "b"), "20170601000000"),
+        "/web/20170101000000id_/http://www.example.com/privacy": lambda: memento(
+            page(V1, "a"), "20170101000000"
+        ),
+        "/web/20170601000000id_/http://www.example.com/privacy": lambda: memento(
+            page(V1, "b"), "20170601000000"
+        ),
         # A captured 302 with a path-only Location, then IA's 302 to the nearest capture.
-        "/web/20180301000000id_/https://example.com/privacy":
-            lambda: httpx.Response(302, headers={
+        "/web/20180301000000id_/https://example.com/privacy": lambda: httpx.Response(
+            302,
+            headers={
                 "location": "/web/20180301000000id_/https://www.example.com/privacy-new",
-                "memento-datetime": "Thu, 01 Mar 2018 00:00:00 GMT"}),
-        "/web/20180301000000id_/https://www.example.com/privacy-new":
-            lambda: archive_redirect(
-                "https://web.archive.org/web/20180302120000id_/https://www.example.com/privacy-new"),
-        "/web/20180302120000id_/https://www.example.com/privacy-new":
-            lambda: memento(page(V2, "c"), "20180302120000"),
-        "/web/20180501000000id_/https://www.example.com/privacy":
-            lambda: archive_redirect(
-                "//web.archive.org/web/20180501000007id_/https://www.example.com/privacy"),
-        "/web/20180501000007id_/https://www.example.com/privacy":
-            lambda: memento(page(V2, "d"), "20180501000007"),
-        "/web/20180600000000id_/https://www.example.com/privacy":
-            lambda: memento(page(V3, "e"), "20180601000000"),
+                "memento-datetime": "Thu, 01 Mar 2018 00:00:00 GMT",
+            },
+        ),
+        "/web/20180301000000id_/https://www.example.com/privacy-new": lambda: archive_redirect(
+            "https://web.archive.org/web/20180302120000id_/https://www.example.com/privacy-new"
+        ),
+        "/web/20180302120000id_/https://www.example.com/privacy-new": lambda: memento(
+            page(V2, "c"), "20180302120000"
+        ),
+        "/web/20180501000000id_/https://www.example.com/privacy": lambda: archive_redirect(
+            "//web.archive.org/web/20180501000007id_/https://www.example.com/privacy"
+        ),
+        "/web/20180501000007id_/https://www.example.com/privacy": lambda: memento(
+            page(V2, "d"), "20180501000007"
+        ),
+        "/web/20180600000000id_/https://www.example.com/privacy": lambda: memento(
+            page(V3, "e"), "20180601000000"
+        ),
     }
     route = routes.get(path)
     return route() if route else httpx.Response(404, text="not archived")
@@ -99,8 +116,14 @@ def test_cdx_pages_with_resume_keys_and_drops_repeated_rows() -> None:
     pages = list(search(transport, IA, "https://www.example.com/privacy"))
     captures = [c for p in pages for c in p]
     assert [c.timestamp for c in captures] == [
-        "20170101000000", "20170601000000", "20180101000000", "20180301000000",
-        "20180401000000", "20180501000000", "20180600000000"]
+        "20170101000000",
+        "20170601000000",
+        "20180101000000",
+        "20180301000000",
+        "20180401000000",
+        "20180501000000",
+        "20180600000000",
+    ]
     assert captures[0].original == "http://www.example.com/privacy"  # :80 stripped
     assert captures[2].is_revisit and captures[2].status is None
     assert captures[4].length is None
@@ -120,8 +143,10 @@ def test_backfill_over_the_internet_archive_layout(tmp_path: Path) -> None:
         ("20180301000000", "20180501000000", 2),
         ("20180600000000", "20180600000000", 1),
     ]
-    states = {r["timestamp"]: (r["state"], r["reason"]) for r in store.rows(
-        db, "SELECT timestamp, state, reason FROM captures")}
+    states = {
+        r["timestamp"]: (r["state"], r["reason"])
+        for r in store.rows(db, "SELECT timestamp, state, reason FROM captures")
+    }
     assert states["20180401000000"] == ("skipped", "HTTP 503 capture")
     assert states["20180101000000"][0] == "fetched"  # the revisit, without playback
     playbacks = [r for r in seen if r.url.path.startswith("/web/")]
@@ -134,11 +159,17 @@ def test_backfill_over_the_internet_archive_layout(tmp_path: Path) -> None:
 
 def test_blocked_site_cdx_403_is_a_clear_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, text=(FIXTURES / "ia_cdx_blocked_403.txt").read_text(),
-                              headers={"x-archive-wayback-runtime-error": (
-                                  "org.archive.util.io.RuntimeIOException: org.archive.wayback."
-                                  "exception.AdministrativeAccessControlException: Blocked Site "
-                                  "Error")})
+        return httpx.Response(
+            403,
+            text=(FIXTURES / "ia_cdx_blocked_403.txt").read_text(),
+            headers={
+                "x-archive-wayback-runtime-error": (
+                    "org.archive.util.io.RuntimeIOException: org.archive.wayback."
+                    "exception.AdministrativeAccessControlException: Blocked Site "
+                    "Error"
+                )
+            },
+        )
 
     transport, _, _ = make_transport(handler)
     with pytest.raises(Blocked, match="blocks https://nationalpost.com/health"):
@@ -147,8 +178,11 @@ def test_blocked_site_cdx_403_is_a_clear_error() -> None:
 
 def test_excluded_url_200_without_memento_datetime_is_blocked() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text="<p>This URL has been excluded from the Wayback "
-                              "Machine.</p>", headers={"content-type": "text/html"})
+        return httpx.Response(
+            200,
+            text="<p>This URL has been excluded from the Wayback Machine.</p>",
+            headers={"content-type": "text/html"},
+        )
 
     transport, _, _ = make_transport(handler)
     with pytest.raises(Blocked, match="excluded"):
@@ -168,15 +202,23 @@ def test_redirect_loop_is_detected() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raw = str(request.url)
         if raw.endswith(f"20200925075402id_/{a}"):
-            return httpx.Response(303, headers={
-                "location": f"https://web.archive.org/web/20200925075402id_/{b}",
-                "memento-datetime": "Fri, 25 Sep 2020 07:54:02 GMT"})
+            return httpx.Response(
+                303,
+                headers={
+                    "location": f"https://web.archive.org/web/20200925075402id_/{b}",
+                    "memento-datetime": "Fri, 25 Sep 2020 07:54:02 GMT",
+                },
+            )
         if raw.endswith(f"20200925075402id_/{b}"):
             return archive_redirect(f"https://web.archive.org/web/20200925075411id_/{b}")
         if raw.endswith(f"20200925075411id_/{b}"):
-            return httpx.Response(302, headers={
-                "location": f"https://web.archive.org/web/20200925075411id_/{a}",
-                "memento-datetime": "Fri, 25 Sep 2020 07:54:11 GMT"})
+            return httpx.Response(
+                302,
+                headers={
+                    "location": f"https://web.archive.org/web/20200925075411id_/{a}",
+                    "memento-datetime": "Fri, 25 Sep 2020 07:54:11 GMT",
+                },
+            )
         return archive_redirect(f"https://web.archive.org/web/20200925075402id_/{a}")
 
     transport, _, seen = make_transport(handler)
@@ -210,7 +252,8 @@ def test_429_pauses_every_worker_then_retries() -> None:
 def test_archived_429_is_a_capture_not_a_rate_limit() -> None:
     """A memento of a site's own 429 carries Memento-Datetime: no pause, no retry."""
     transport, clock, seen = make_transport(
-        lambda r: memento(b"<title>Too Many Requests</title>", "20150129034904", status=429))
+        lambda r: memento(b"<title>Too Many Requests</title>", "20150129034904", status=429)
+    )
     result = fetch_memento(transport, IA, "20150129034904", "http://www.reddit.com/r/x")
     assert result.status == 429 and len(seen) == 1 and not clock.sleeps
 
@@ -235,9 +278,13 @@ def test_5xx_and_timeouts_retry_with_backoff() -> None:
 def test_retries_run_out_into_a_failed_capture(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/cdx/search/cdx":
-            return httpx.Response(200, text=(
-                "com,example)/p 20200101000000 https://example.com/p text/html 200 "
-                "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ 100\n"))
+            return httpx.Response(
+                200,
+                text=(
+                    "com,example)/p 20200101000000 https://example.com/p text/html 200 "
+                    "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ 100\n"
+                ),
+            )
         raise httpx.ConnectError("connection reset by peer", request=request)
 
     transport, _, _ = make_transport(handler, retries=2)
