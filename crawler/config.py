@@ -42,6 +42,8 @@ class Policy:
     title: str | None = None
     # Regexes whose matches never make a change substantive (besides "Last updated: <date>").
     ignore: tuple[str, ...] = ()
+    check: str | None = None  # live check schedule; None: [schedule] check
+    sync: str | None = None  # archive sync schedule; None: [schedule] sync
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,44 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    check: str = "1d"
+    sync: str = "7d"
+    jitter: str = "15m"
+    failures: int = 3  # consecutive failed checks that raise a problem notice
+    shrink: float = 0.5  # a text under this share of the last version's words is a problem
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """One alert sink. Secrets are never here: `password_env` and `secret_env` name the
+    environment variables that hold them."""
+
+    name: str
+    type: str  # email | webhook | feed | apprise
+    threshold: str = "substantive"  # substantive | any
+    policies: tuple[str, ...] = ()  # empty: every policy
+    problems: bool = True
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls | tls | none
+    username: str = ""
+    password_env: str = ""
+    sender: str = ""
+    to: tuple[str, ...] = ()
+    url: str = ""
+    secret_env: str = ""
+    dir: str = "feeds"
+    site_url: str = ""
+    urls: tuple[str, ...] = ()
+
+    def wants(self, policy: str, substantive: bool) -> bool:
+        return (not self.policies or policy in self.policies) and (
+            substantive or self.threshold == "any"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     database: Path
@@ -67,6 +107,11 @@ class Config:
     user_agent: str = DEFAULT_USER_AGENT
     policies: tuple[Policy, ...] = ()
     ignore: tuple[str, ...] = ()  # [diff] ignore: patterns for every policy
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    alerts: tuple[AlertConfig, ...] = ()
+    contact: str = ""
+    max_body_bytes: int = 10 * 1024 * 1024
+    live_timeout: float = 30.0
 
     def ignore_for(self, policy: Policy) -> tuple[str, ...]:
         from crawler.diff import DEFAULT_IGNORE
@@ -127,7 +172,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     where = f"policy[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {where} must be a table, written as a [[policy]] header")
-    allowed = {"name", "url", "kind", "select", "remove", "title", "ignore"}
+    allowed = {"name", "url", "kind", "select", "remove", "title", "ignore", "check", "sync"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(
@@ -153,7 +198,48 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
             raise ConfigError(f"{path}: {where}.{key} must be a string: {what}")
         selectors[key] = value
     ignore = _patterns(path, f"{where}.ignore", raw.get("ignore", []))
-    return Policy(name=name, url=url, kind=kind, ignore=ignore, **selectors)
+    schedules = {k: _schedule(path, f"{where}.{k}", raw[k]) for k in ("check", "sync") if k in raw}
+    return Policy(name=name, url=url, kind=kind, ignore=ignore, **selectors, **schedules)
+
+
+SCHEDULE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_interval(value: str) -> int:
+    """Seconds in "30m", "6h", "1d", "2w"; raises ValueError."""
+    match = SCHEDULE_RE.match(value.strip())
+    if not match:
+        raise ValueError(value)
+    return int(match.group(1)) * UNITS[match.group(2)]
+
+
+def _schedule(path: Path, key: str, value: object) -> str:
+    """An interval ("6h", "1d") or a cron expression ("cron: 0 6 * * *"), or "off"."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "off":
+            return text
+        if text.startswith("cron:"):
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(text[5:].strip(), timezone="UTC")
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{path}: {key} = {value!r} is not a valid cron expression "
+                    f'({exc}); write it as "cron: 0 6 * * *"'
+                ) from None
+            return text
+        try:
+            if parse_interval(text) >= 60:
+                return text
+        except ValueError:
+            pass
+    raise ConfigError(
+        f"{path}: {key} = {value!r} is not a schedule; write an interval such as "
+        '"6h" or "1d" (at least 1m), "cron: 0 6 * * *", or "off"'
+    )
 
 
 def _patterns(path: Path, key: str, value: object) -> tuple[str, ...]:
@@ -189,11 +275,13 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from exc
 
-    unknown = sorted(set(data) - {"database", "archive", "http", "diff", "policy"})
+    unknown = sorted(
+        set(data) - {"database", "archive", "http", "diff", "schedule", "policy", "alert"}
+    )
     if unknown:
         raise ConfigError(
             f"{path}: unknown section [{unknown[0]}]; "
-            "allowed sections are database, archive, http, diff, policy"
+            "allowed sections are database, archive, http, diff, schedule, policy, alert"
         )
     diff_table = _table(path, data, "diff", {"ignore"})
     global_ignore = _patterns(path, "diff.ignore", diff_table.get("ignore", []))
@@ -251,12 +339,28 @@ def load_config(path: str | Path) -> Config:
                 f"Internet Archive's limit of 600/min; use {DEFAULT_PLAYBACK_PER_SECOND}"
             )
 
-    http = _table(path, data, "http", {"user_agent", "contact"})
+    http = _table(path, data, "http", {"user_agent", "contact", "max_body_mb", "timeout"})
+    max_body = int(
+        _number(path, "http.max_body_mb", http.get("max_body_mb", 10), 0.1, 1000) * 1024 * 1024
+    )
+    live_timeout = _number(path, "http.timeout", http.get("timeout", 30), 1, 600)
+    sched = _table(path, data, "schedule", {"check", "sync", "jitter", "failures", "shrink"})
+    schedule = ScheduleConfig(
+        check=_schedule(path, "schedule.check", sched.get("check", "1d")),
+        sync=_schedule(path, "schedule.sync", sched.get("sync", "7d")),
+        jitter=_jitter(path, sched.get("jitter", "15m")),
+        failures=int(_number(path, "schedule.failures", sched.get("failures", 3), 1, 100)),
+        shrink=_number(path, "schedule.shrink", sched.get("shrink", 0.5), 0, 1),
+    )
+    raw_alerts = data.get("alert", [])
+    if not isinstance(raw_alerts, list):
+        raise ConfigError(f"{path}: alert sinks are written as [[alert]] tables, not [alert]")
+    alerts = tuple(_parse_alert(path, i, raw) for i, raw in enumerate(raw_alerts))
     user_agent = http.get("user_agent", DEFAULT_USER_AGENT)
     if not isinstance(user_agent, str) or not user_agent.strip():
         raise ConfigError(f"{path}: http.user_agent must be a non-empty string")
     contact = http.get("contact")
-    if contact is not None:
+    if contact is not None:  # noqa: SIM102
         if not isinstance(contact, str):
             raise ConfigError(f"{path}: http.contact must be a URL or e-mail address string")
         user_agent = f"{user_agent} contact: {contact}"
@@ -272,6 +376,17 @@ def load_config(path: str | Path) -> Config:
                 f"{path}: two policies are named {policy.name!r}; give each a unique name"
             )
         seen.add(policy.name)
+    names = [a.name for a in alerts]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: two [[alert]] tables share a name; give each a unique name")
+    known = {p.name for p in policies}
+    for alert in alerts:
+        for name in alert.policies:
+            if name not in known:
+                raise ConfigError(
+                    f"{path}: alert {alert.name!r} names an unknown policy {name!r}; use one "
+                    f"of {', '.join(sorted(known)) or 'none'}"
+                )
     return Config(
         path=path,
         database=database,
@@ -279,6 +394,108 @@ def load_config(path: str | Path) -> Config:
         user_agent=user_agent,
         policies=policies,
         ignore=global_ignore,
+        schedule=schedule,
+        alerts=alerts,
+        contact=str(contact or ""),
+        max_body_bytes=max_body,
+        live_timeout=live_timeout,
+    )
+
+
+def _jitter(path: Path, value: object) -> str:
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("0", "off"):
+            return "0s"
+        try:
+            parse_interval(text)
+            return text
+        except ValueError:
+            pass
+    raise ConfigError(f'{path}: schedule.jitter = {value!r} is not a duration; write "15m"')
+
+
+ALERT_TYPES = ("email", "webhook", "feed", "apprise")
+ALERT_KEYS = {
+    "email": {"host", "port", "security", "username", "password_env", "sender", "to"},
+    "webhook": {"url", "secret_env"},
+    "feed": {"dir", "site_url"},
+    "apprise": {"urls"},
+}
+
+
+def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
+    where = f"alert[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {where} must be a table, written as an [[alert]] header")
+    kind = raw.get("type")
+    if kind not in ALERT_TYPES:
+        raise ConfigError(
+            f"{path}: {where}.type = {kind!r} must be one of {', '.join(ALERT_TYPES)}"
+        )
+    common = {"type", "name", "threshold", "policies", "problems"}
+    unknown = sorted(set(raw) - common - ALERT_KEYS[kind])
+    if unknown:
+        secret = (
+            " (secrets come from the environment: use password_env or secret_env)"
+            if unknown[0] in ("password", "secret", "token")
+            else ""
+        )
+        raise ConfigError(
+            f"{path}: unknown key {where}.{unknown[0]} for a {kind} sink; allowed keys are "
+            f"{', '.join(sorted(common | ALERT_KEYS[kind]))}{secret}"
+        )
+    name = raw.get("name", f"{kind}-{index}")
+    threshold = raw.get("threshold", "substantive")
+    if threshold not in ("substantive", "any"):
+        raise ConfigError(f'{path}: {where}.threshold must be "substantive" or "any"')
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("policies", "to", "urls"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {where}.{key} must be a list of strings")
+        lists[key] = tuple(value)
+    strings: dict[str, str] = {}
+    for key in ALERT_KEYS[kind] - {"to", "urls", "port"}:
+        if key in raw:
+            if not isinstance(raw[key], str):
+                raise ConfigError(f"{path}: {where}.{key} must be a string")
+            strings[key] = raw[key]
+    port = 587
+    if kind == "email":
+        for key in ("host", "sender"):
+            if not raw.get(key):
+                raise ConfigError(f'{path}: {where} (email) needs {key} = "..."')
+        if not lists["to"]:
+            raise ConfigError(f'{path}: {where} (email) needs to = ["you@example.org"]')
+        if raw.get("security", "starttls") not in ("starttls", "tls", "none"):
+            raise ConfigError(f"{path}: {where}.security must be starttls, tls or none")
+        port = int(_number(path, f"{where}.port", raw.get("port", 587), 1, 65535))
+    if kind == "webhook":
+        _check_url(path, f"{where}.url", raw.get("url"))
+    if kind == "apprise" and not lists["urls"]:
+        raise ConfigError(f'{path}: {where} (apprise) needs urls = ["..."]')
+    problems = raw.get("problems", True)
+    if not isinstance(problems, bool):
+        raise ConfigError(f"{path}: {where}.problems must be true or false")
+    return AlertConfig(
+        name=str(name),
+        type=kind,
+        threshold=threshold,
+        policies=lists["policies"],
+        problems=problems,
+        to=lists["to"],
+        urls=lists["urls"],
+        port=port,
+        host=strings.get("host", ""),
+        security=strings.get("security", "starttls"),
+        username=strings.get("username", ""),
+        password_env=strings.get("password_env", ""),
+        sender=strings.get("sender", ""),
+        url=strings.get("url", ""),
+        secret_env=strings.get("secret_env", ""),
+        dir=strings.get("dir", "feeds"),
+        site_url=strings.get("site_url", ""),
     )
 
 

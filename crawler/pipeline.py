@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+import httpx
 from sqlite_utils import Database
 
-from crawler.config import ArchiveConfig, Policy
+from crawler.config import AlertConfig, ArchiveConfig, Policy
 from crawler.errors import (
     Blocked,
     CrawlerError,
@@ -115,6 +116,7 @@ def backfill(
     to_ts: str | None = None,
     progress: Progress | None = None,
     ignore: tuple[str, ...] | None = None,
+    sinks: Sequence[AlertConfig] = (),
 ) -> BackfillResult:
     """Record every capture of `policy` and every distinct text it had. Idempotent."""
     endpoint = ArchiveEndpoint.from_url(archive.url)
@@ -127,7 +129,9 @@ def backfill(
     try:
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
         _settle(db, transport, endpoint, archive, policy, pid, now, from_ts, to_ts, result, notify)
-        result.changes_new = record_changes(db, pid, now, ignore)
+        result.changes_new = record_changes(
+            db, pid, now, ignore, sinks if result.versions_before else ()
+        )
     except CrawlerError as exc:
         result.errors.append(str(exc))
         store.finish_run(db, run_id, "failed", result.counts(), now, str(exc))
@@ -381,13 +385,25 @@ def _memento_problem(memento: Memento) -> str | None:
     return None
 
 
+def alert_uid(*parts: object) -> str:
+    """A stable alert id: the same change to the same sink always gets the same id."""
+    import hashlib
+
+    return "pt-" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
 def record_changes(
-    db: Database, pid: int, now: datetime, ignore: tuple[str, ...] | None = None
+    db: Database,
+    pid: int,
+    now: datetime,
+    ignore: tuple[str, ...] | None = None,
+    sinks: Sequence[AlertConfig] = (),
 ) -> int:
     """Bring the policy's change records in line with its capture timeline: one change per
     transition between consecutive distinct texts (the first text is a `first` record), each
     with its section diff. Idempotent; stale records (a capture found later changed the
-    timeline) are removed. Returns the number of new changes."""
+    timeline) are removed. For each new change, one outbox row per sink that wants it is written
+    in the same transaction. Returns the number of new changes."""
     import json
 
     from crawler.diff import DEFAULT_IGNORE, diff_texts
@@ -411,6 +427,7 @@ def record_changes(
             )
         )
     added = 0
+    policy_name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
     with db.atomic():
         existing = store.change_keys(db, pid)
         keep = set()
@@ -441,7 +458,7 @@ def record_changes(
                 old = texts.setdefault(from_id, store.version_text(db, from_id))
                 new = texts.setdefault(to_id, store.version_text(db, to_id))
                 result = diff_texts(old, new, ignore if ignore is not None else DEFAULT_IGNORE)
-                store.insert_change(
+                change_id = store.insert_change(
                     db,
                     pid,
                     from_version_id=from_id,
@@ -458,6 +475,278 @@ def record_changes(
                     words_removed=result.words_removed,
                     now=now,
                 )
+                for sink in sinks:
+                    if sink.wants(policy_name, result.substantive):
+                        store.enqueue_alert(
+                            db,
+                            uid=alert_uid("change", policy_name, from_id, to_id, at, sink.name),
+                            event="change",
+                            pid=pid,
+                            sink=sink.name,
+                            change_id=change_id,
+                            problem_id=None,
+                            now=now,
+                        )
             added += 1
         store.delete_changes(db, [cid for key, cid in existing.items() if key not in keep])
     return added
+
+
+def raise_problem(
+    db: Database, pid: int, kind: str, detail: str, now: datetime, sinks: Sequence[AlertConfig]
+) -> int | None:
+    """Open a problem (once until it closes) and queue its notice for the sinks that take
+    problems. Problems are never change alerts."""
+    if store.open_problem(db, pid, kind) is not None:
+        return None
+    problem_id = store.add_problem(db, pid, kind, detail, now)
+    name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
+    for sink in sinks:
+        if sink.problems and (not sink.policies or name in sink.policies):
+            store.enqueue_alert(
+                db,
+                uid=alert_uid("problem", name, problem_id, sink.name),
+                event="problem",
+                pid=pid,
+                sink=sink.name,
+                change_id=None,
+                problem_id=problem_id,
+                now=now,
+            )
+    return problem_id
+
+
+@dataclass
+class CheckResult:
+    policy: str
+    status: str  # new-version | unchanged | not-modified | failed | shrunk
+    detail: str = ""
+    changes_new: int = 0
+    problem_id: int | None = None
+
+
+def check(
+    db: Database,
+    client: httpx.Client,
+    policy: Policy,
+    now: datetime,
+    *,
+    failures_for_problem: int = 3,
+    shrink: float = 0.5,
+    max_bytes: int = 10 * 1024 * 1024,
+    sinks: Sequence[AlertConfig] = (),
+    ignore: tuple[str, ...] | None = None,
+    next_check_at: str | None = None,
+) -> CheckResult:
+    """Fetch the live page now and record what it says: a new version (and its change, and its
+    alerts, in one transaction), the same version seen again, or a failure. Repeated failures
+    and a text that suddenly shrinks raise problem notices, never change alerts."""
+    import base64
+    import hashlib
+
+    from crawler.live import fetch_live
+    from crawler.render import render_text
+    from crawler.wayback import datetime_to_timestamp
+
+    pid = store.upsert_policy(db, policy.name, policy.url, policy.kind, now)
+    state = store.policy_state(db, pid)
+    timestamp = datetime_to_timestamp(now)
+    schedule = {"next_check_at": next_check_at} if next_check_at else {}
+
+    def fail(reason: str) -> CheckResult:
+        failures = int(state["consecutive_failures"] or 0) + 1
+        with db.atomic():
+            store.update_policy_state(
+                db,
+                pid,
+                consecutive_failures=failures,
+                last_check_at=store.iso(now),
+                last_check_status="failed",
+                last_error=reason,
+                **schedule,
+            )
+            problem = None
+            if failures >= failures_for_problem:
+                problem = raise_problem(
+                    db,
+                    pid,
+                    "failing",
+                    f"{policy.url} failed {failures} checks in a row; last error: {reason}",
+                    now,
+                    sinks,
+                )
+        log.warning("check of %s failed (%d in a row): %s", policy.name, failures, reason)
+        return CheckResult(policy.name, "failed", reason, problem_id=problem)
+
+    try:
+        result = fetch_live(
+            client,
+            policy.url,
+            etag=state["etag"],
+            last_modified=state["last_modified"],
+            max_bytes=max_bytes,
+        )
+    except CrawlerError as exc:
+        return fail(str(exc))
+    previous = store.latest_version(db, pid)
+    if result.not_modified and previous:
+        with db.atomic():
+            store.record_version(
+                db,
+                pid,
+                text=previous["text"],
+                title=previous["title"],
+                timestamp=timestamp,
+                snapshot_id=None,
+                extractor_version=EXTRACTOR_VERSION,
+                now=now,
+            )
+            store.add_live_capture(
+                db,
+                pid,
+                timestamp=timestamp,
+                url=result.url,
+                mimetype="text/html",
+                status=304,
+                digest="",
+                state="fetched",
+                reason="not modified (304)",
+                snapshot_id=None,
+                version_id=previous["id"],
+                now=now,
+            )
+            store.update_policy_state(
+                db,
+                pid,
+                consecutive_failures=0,
+                last_check_at=store.iso(now),
+                last_check_status="not-modified",
+                last_error=None,
+                **schedule,
+            )
+            store.close_problems(db, pid, now, "failing")
+        return CheckResult(policy.name, "not-modified")
+    if result.status != 200:
+        return fail(f"HTTP {result.status} from {result.url}")
+    try:
+        if is_pdf(result.body, result.content_type):
+            document = extract_pdf(result.body)
+        else:
+            document = extract(
+                result.body,
+                content_type=result.content_type,
+                base_url=result.url,
+                select=policy.select,
+                remove=policy.remove,
+                document=document_hints(policy.kind, policy.title),
+            )
+        if not document.blocks:
+            raise ExtractionError("no text on the page")
+    except CrawlerError as exc:
+        return fail(f"no text from {result.url}: {exc}")
+    text = render_text(document)
+    digest = base64.b32encode(hashlib.sha1(result.body).digest()).decode()
+    words = len(text.split())
+    shrunk = (
+        previous is not None
+        and previous["words"]
+        and words < shrink * previous["words"]
+        and store.text_sha256(text) != store.text_sha256(previous["text"])
+    )
+    shrunk_checks = int(state["shrunk_checks"] or 0) + 1 if shrunk else 0
+    etag = result.headers.get("etag")
+    last_modified = result.headers.get("last-modified")
+    redirects = [{"status": st, "from_url": a, "to_url": b} for st, a, b in result.redirects]
+    with db.atomic():
+        blob = store.put_blob(db, result.body)
+        snapshot_id = store.insert_snapshot(
+            db,
+            pid,
+            source="live",
+            timestamp=timestamp,
+            url=result.url,
+            requested_url=policy.url,
+            playback_url=result.url,
+            status=result.status,
+            content_type=result.content_type,
+            digest=digest,
+            blob_sha256=blob,
+            redirects=redirects,
+            extractor_version=EXTRACTOR_VERSION,
+            now=now,
+        )
+        if shrunk and shrunk_checks < 3:
+            # A broken page or a consent wall, most likely: hold the text back until it is seen
+            # three checks in a row, and say so on the problems channel.
+            before = int(previous["words"]) if previous else 0
+            reason = (
+                f"text shrank to {words} words from {before} ({words / max(1, before):.0%}); "
+                "held back as a problem"
+            )
+            store.add_live_capture(
+                db,
+                pid,
+                timestamp=timestamp,
+                url=result.url,
+                mimetype=result.content_type,
+                status=result.status,
+                digest=digest,
+                state="skipped",
+                reason=reason,
+                snapshot_id=snapshot_id,
+                version_id=None,
+                now=now,
+            )
+            store.update_policy_state(
+                db,
+                pid,
+                consecutive_failures=0,
+                shrunk_checks=shrunk_checks,
+                last_check_at=store.iso(now),
+                last_check_status="shrunk",
+                last_error=reason,
+                **schedule,
+            )
+            problem = raise_problem(db, pid, "shrunk", f"{policy.url}: {reason}", now, sinks)
+            return CheckResult(policy.name, "shrunk", reason, problem_id=problem)
+        version_id = store.record_version(
+            db,
+            pid,
+            text=text,
+            title=document.title,
+            timestamp=timestamp,
+            snapshot_id=snapshot_id,
+            extractor_version=EXTRACTOR_VERSION,
+            now=now,
+        )
+        store.link_snapshot_version(db, snapshot_id, version_id)
+        store.add_live_capture(
+            db,
+            pid,
+            timestamp=timestamp,
+            url=result.url,
+            mimetype=result.content_type,
+            status=result.status,
+            digest=digest,
+            state="fetched",
+            reason=f"redirected to {result.url}" if result.redirects else None,
+            snapshot_id=snapshot_id,
+            version_id=version_id,
+            now=now,
+        )
+        store.update_policy_state(
+            db,
+            pid,
+            consecutive_failures=0,
+            shrunk_checks=0,
+            etag=etag,
+            last_modified=last_modified,
+            last_check_at=store.iso(now),
+            last_check_status="ok",
+            last_error=None,
+            **schedule,
+        )
+        store.close_problems(db, pid, now)
+        new_changes = record_changes(db, pid, now, ignore, sinks if previous else ())
+    status = "new-version" if previous is None or previous["id"] != version_id else "unchanged"
+    return CheckResult(policy.name, status, changes_new=new_changes)

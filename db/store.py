@@ -492,3 +492,146 @@ def changes(
         sql += " AND c.substantive = 1"
     sql += " ORDER BY c.at_timestamp DESC, c.id DESC"
     return list(rows(db, sql, params))
+
+
+# -- watching: live captures, schedule state, problems, alerts ----------------------------------
+
+STATE_COLUMNS = (
+    "next_check_at", "next_sync_at", "last_check_at", "last_check_status", "last_error",
+    "consecutive_failures", "etag", "last_modified", "shrunk_checks", "cdx_complete_through",
+)
+
+
+def policy_state(db: Database, pid: int) -> dict[str, Any]:
+    row = db.execute(
+        f"SELECT {', '.join(STATE_COLUMNS)} FROM policy_state WHERE policy_id = ?", [pid]
+    ).fetchone()
+    return dict(zip(STATE_COLUMNS, row, strict=True)) if row else dict.fromkeys(STATE_COLUMNS)
+
+
+def update_policy_state(db: Database, pid: int, **values: Any) -> None:
+    unknown = set(values) - set(STATE_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown policy_state columns: {sorted(unknown)}")
+    db.execute("INSERT OR IGNORE INTO policy_state (policy_id) VALUES (?)", [pid])
+    if values:
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        db.execute(
+            f"UPDATE policy_state SET {assignments} WHERE policy_id = ?", [*values.values(), pid]
+        )
+
+
+def add_live_capture(db: Database, pid: int, *, timestamp: str, url: str, mimetype: str,
+                     status: int, digest: str, state: str, reason: str | None,
+                     snapshot_id: int | None, version_id: int | None, now: datetime) -> int:
+    cursor = db.execute(
+        "INSERT INTO captures (policy_id, timestamp, original, urlkey, mimetype, status, digest, "
+        "length, state, reason, attempts, snapshot_id, version_id, seen_at, updated_at, source) "
+        "VALUES (?, ?, ?, '', ?, ?, ?, NULL, ?, ?, 1, ?, ?, ?, ?, 'live') "
+        "ON CONFLICT DO NOTHING",
+        [pid, timestamp, url, mimetype, status, digest, state, reason, snapshot_id, version_id,
+         iso(now), iso(now)],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def latest_version(db: Database, pid: int) -> dict[str, Any] | None:
+    """The version shown by the most recent capture (archive or live)."""
+    row = db.execute(
+        "SELECT v.id, v.text, v.words, v.title FROM captures c JOIN versions v ON v.id = "
+        "c.version_id WHERE c.policy_id = ? AND c.state = 'fetched' "
+        "ORDER BY c.timestamp DESC, c.id DESC LIMIT 1", [pid],
+    ).fetchone()
+    return {"id": row[0], "text": row[1], "words": row[2], "title": row[3]} if row else None
+
+
+def open_problem(db: Database, pid: int, kind: str) -> int | None:
+    row = db.execute(
+        "SELECT id FROM problems WHERE policy_id = ? AND kind = ? AND closed_at IS NULL",
+        [pid, kind],
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def add_problem(db: Database, pid: int, kind: str, detail: str, now: datetime) -> int:
+    cursor = db.execute(
+        "INSERT INTO problems (policy_id, kind, detail, opened_at) VALUES (?, ?, ?, ?)",
+        [pid, kind, detail, iso(now)],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def close_problems(db: Database, pid: int, now: datetime, kind: str | None = None) -> int:
+    sql = "UPDATE problems SET closed_at = ? WHERE policy_id = ? AND closed_at IS NULL"
+    params: list[Any] = [iso(now), pid]
+    if kind:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return int(db.execute(sql, params).rowcount)
+
+
+def enqueue_alert(db: Database, *, uid: str, event: str, pid: int, sink: str,
+                  change_id: int | None, problem_id: int | None, now: datetime) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO alerts (uid, event, change_id, problem_id, policy_id, sink, state, "
+        "attempts, next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        [uid, event, change_id, problem_id, pid, sink, iso(now), iso(now)],
+    )
+
+
+def due_alerts(db: Database, now: datetime) -> list[dict[str, Any]]:
+    return list(rows(
+        db,
+        "SELECT a.*, p.name AS policy, p.url AS policy_url, p.kind AS policy_kind FROM alerts a "
+        "JOIN policies p ON p.id = a.policy_id WHERE a.state = 'pending' AND a.next_try_at <= ? "
+        "ORDER BY a.id", [iso(now)],
+    ))
+
+
+def mark_alert(db: Database, alert_id: int, *, delivered: bool, now: datetime,
+               error: str | None = None, next_try: datetime | None = None) -> None:
+    if delivered:
+        db.execute(
+            "UPDATE alerts SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, "
+            "last_error = NULL WHERE id = ?", [iso(now), alert_id],
+        )
+    else:
+        db.execute(
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_try_at = ? "
+            "WHERE id = ?", [error, iso(next_try or now), alert_id],
+        )
+
+
+def list_alerts(db: Database, pending_only: bool = False) -> list[dict[str, Any]]:
+    sql = ("SELECT a.id, a.uid, a.event, p.name AS policy, a.sink, a.state, a.attempts, "
+           "a.next_try_at, a.last_error, a.created_at, a.delivered_at FROM alerts a "
+           "JOIN policies p ON p.id = a.policy_id")
+    if pending_only:
+        sql += " WHERE a.state = 'pending'"
+    return list(rows(db, sql + " ORDER BY a.id DESC"))
+
+
+def retry_alerts(db: Database, now: datetime) -> int:
+    return int(db.execute(
+        "UPDATE alerts SET next_try_at = ? WHERE state = 'pending'", [iso(now)]
+    ).rowcount)
+
+
+def change_row(db: Database, change_id: int) -> dict[str, Any]:
+    return next(rows(db, "SELECT * FROM changes WHERE id = ?", [change_id]))
+
+
+def problem_row(db: Database, problem_id: int) -> dict[str, Any]:
+    return next(rows(db, "SELECT * FROM problems WHERE id = ?", [problem_id]))
+
+
+def version_row(db: Database, version_id: int) -> dict[str, Any]:
+    return next(rows(db, "SELECT id, policy_id, first_seen, last_seen, words, title, "
+                         "text_sha256 FROM versions WHERE id = ?", [version_id]))
+
+
+def version_number(db: Database, pid: int, version_id: int) -> int:
+    for v in history(db, pid):
+        if v["id"] == version_id:
+            return int(v["number"])
+    return 0

@@ -1,0 +1,85 @@
+"""Fetch a live policy page: conditional requests, bounded body and redirects, recorded hops.
+
+Takes an httpx.Client; never touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import httpx
+
+from crawler.errors import FetchError
+
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveResult:
+    url: str  # after redirects
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    redirects: tuple[tuple[int, str, str], ...]  # (status, from, to)
+    not_modified: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def fetch_live(
+    client: httpx.Client,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    max_bytes: int = 10 * 1024 * 1024,
+    max_redirects: int = 5,
+) -> LiveResult:
+    """GET `url` now. Raises FetchError on network errors, redirect loops and oversize bodies."""
+    headers = {"Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    hops: list[tuple[int, str, str]] = []
+    seen = {url}
+    current = url
+    for _ in range(max_redirects + 1):
+        try:
+            with client.stream("GET", current, headers=headers, follow_redirects=False) as response:
+                status = response.status_code
+                response_headers = {k.lower(): v for k, v in response.headers.items()}
+                if status in REDIRECTS and "location" in response_headers:
+                    target = urljoin(current, response_headers["location"])
+                    hops.append((status, current, target))
+                    if target in seen:
+                        raise FetchError(f"redirect loop at {target} (from {url})", url=url)
+                    seen.add(target)
+                    current = target
+                    continue
+                if status == 304:
+                    return LiveResult(current, status, response_headers, b"", tuple(hops), True)
+                declared = response_headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(
+                        f"{current} is {int(declared)} bytes, over the "
+                        f"{max_bytes}-byte limit (http.max_body_mb)",
+                        url=url,
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FetchError(
+                            f"{current} is over the {max_bytes}-byte limit (http.max_body_mb)",
+                            url=url,
+                        )
+                    chunks.append(chunk)
+                return LiveResult(current, status, response_headers, b"".join(chunks), tuple(hops))
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__} fetching {current}: {exc}", url=url) from exc
+    raise FetchError(f"more than {max_redirects} redirects from {url}", url=url)
