@@ -221,10 +221,10 @@ def _schedule(path: Path, key: str, value: object) -> str:
         if text == "off":
             return text
         if text.startswith("cron:"):
-            from apscheduler.triggers.cron import CronTrigger
+            from crawler.scheduler import cron_trigger
 
             try:
-                CronTrigger.from_crontab(text[5:].strip(), timezone="UTC")
+                cron_trigger(text[5:].strip())
             except ValueError as exc:
                 raise ConfigError(
                     f"{path}: {key} = {value!r} is not a valid cron expression "

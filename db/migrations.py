@@ -149,30 +149,52 @@ def m003_watch(db: Database) -> None:
     db.table("captures").add_column("source", str, not_null_default="archive")
     state = db.table("policy_state")
     for column, kind in (
-        ("next_check_at", str), ("next_sync_at", str), ("last_check_at", str),
-        ("last_check_status", str), ("last_error", str), ("consecutive_failures", int),
-        ("etag", str), ("last_modified", str), ("shrunk_checks", int),
+        ("next_check_at", str),
+        ("next_sync_at", str),
+        ("last_check_at", str),
+        ("last_check_status", str),
+        ("last_error", str),
+        ("consecutive_failures", int),
+        ("etag", str),
+        ("last_modified", str),
+        ("shrunk_checks", int),
     ):
         state.add_column(column, kind)
     # The outbox: one row per (change or problem) and sink, written in the same transaction as
     # the change. `uid` is stable, so receivers can drop repeats of an at-least-once delivery.
     db.table("alerts").create(
         {
-            "id": int, "uid": str, "event": str, "change_id": int, "problem_id": int,
-            "policy_id": int, "sink": str, "state": str, "attempts": int, "next_try_at": str,
-            "last_error": str, "created_at": str, "delivered_at": str,
+            "id": int,
+            "uid": str,
+            "event": str,
+            "change_id": int,
+            "problem_id": int,
+            "policy_id": int,
+            "sink": str,
+            "state": str,
+            "attempts": int,
+            "next_try_at": str,
+            "last_error": str,
+            "created_at": str,
+            "delivered_at": str,
         },
-        pk="id", not_null={"uid", "event", "policy_id", "sink", "state"},
+        pk="id",
+        not_null={"uid", "event", "policy_id", "sink", "state"},
         defaults={"state": "pending", "attempts": 0},
     )
     db.table("alerts").create_index(["uid"], unique=True)
     db.table("alerts").create_index(["state", "next_try_at"])
     db.table("problems").create(
         {
-            "id": int, "policy_id": int, "kind": str, "detail": str, "opened_at": str,
+            "id": int,
+            "policy_id": int,
+            "kind": str,
+            "detail": str,
+            "opened_at": str,
             "closed_at": str,
         },
-        pk="id", not_null={"policy_id", "kind", "opened_at"},
+        pk="id",
+        not_null={"policy_id", "kind", "opened_at"},
     )
     db.table("problems").create_index(["policy_id", "closed_at"])
 

@@ -24,15 +24,26 @@ EMPTY_DIGEST = "3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
 
 
 def connect(path: str | Path) -> Database:
-    """Open (and migrate) the database file, in WAL mode so readers never block the writer."""
+    """Open (and migrate) the database file, in WAL mode so readers never block the writer.
+
+    Safe when several processes open the same new file at once (`run` and `serve`, say): the
+    busy timeout comes first, and pending migrations run under one write lock."""
     # Driver autocommit: every write is either one statement or inside an explicit db.atomic().
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=30000")
     db = Database(conn)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=30000")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrations.apply(db)
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    if migrations.migrations.pending(db):
+        conn.execute("BEGIN IMMEDIATE")  # waits for any other writer, then holds the lock
+        try:
+            migrations.apply(db)  # each migration nests as a savepoint in this transaction
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
     return db
 
 
@@ -497,8 +508,16 @@ def changes(
 # -- watching: live captures, schedule state, problems, alerts ----------------------------------
 
 STATE_COLUMNS = (
-    "next_check_at", "next_sync_at", "last_check_at", "last_check_status", "last_error",
-    "consecutive_failures", "etag", "last_modified", "shrunk_checks", "cdx_complete_through",
+    "next_check_at",
+    "next_sync_at",
+    "last_check_at",
+    "last_check_status",
+    "last_error",
+    "consecutive_failures",
+    "etag",
+    "last_modified",
+    "shrunk_checks",
+    "cdx_complete_through",
 )
 
 
@@ -521,16 +540,40 @@ def update_policy_state(db: Database, pid: int, **values: Any) -> None:
         )
 
 
-def add_live_capture(db: Database, pid: int, *, timestamp: str, url: str, mimetype: str,
-                     status: int, digest: str, state: str, reason: str | None,
-                     snapshot_id: int | None, version_id: int | None, now: datetime) -> int:
+def add_live_capture(
+    db: Database,
+    pid: int,
+    *,
+    timestamp: str,
+    url: str,
+    mimetype: str,
+    status: int,
+    digest: str,
+    state: str,
+    reason: str | None,
+    snapshot_id: int | None,
+    version_id: int | None,
+    now: datetime,
+) -> int:
     cursor = db.execute(
         "INSERT INTO captures (policy_id, timestamp, original, urlkey, mimetype, status, digest, "
         "length, state, reason, attempts, snapshot_id, version_id, seen_at, updated_at, source) "
         "VALUES (?, ?, ?, '', ?, ?, ?, NULL, ?, ?, 1, ?, ?, ?, ?, 'live') "
         "ON CONFLICT DO NOTHING",
-        [pid, timestamp, url, mimetype, status, digest, state, reason, snapshot_id, version_id,
-         iso(now), iso(now)],
+        [
+            pid,
+            timestamp,
+            url,
+            mimetype,
+            status,
+            digest,
+            state,
+            reason,
+            snapshot_id,
+            version_id,
+            iso(now),
+            iso(now),
+        ],
     )
     return int(cursor.lastrowid or 0)
 
@@ -540,7 +583,8 @@ def latest_version(db: Database, pid: int) -> dict[str, Any] | None:
     row = db.execute(
         "SELECT v.id, v.text, v.words, v.title FROM captures c JOIN versions v ON v.id = "
         "c.version_id WHERE c.policy_id = ? AND c.state = 'fetched' "
-        "ORDER BY c.timestamp DESC, c.id DESC LIMIT 1", [pid],
+        "ORDER BY c.timestamp DESC, c.id DESC LIMIT 1",
+        [pid],
     ).fetchone()
     return {"id": row[0], "text": row[1], "words": row[2], "title": row[3]} if row else None
 
@@ -570,8 +614,17 @@ def close_problems(db: Database, pid: int, now: datetime, kind: str | None = Non
     return int(db.execute(sql, params).rowcount)
 
 
-def enqueue_alert(db: Database, *, uid: str, event: str, pid: int, sink: str,
-                  change_id: int | None, problem_id: int | None, now: datetime) -> None:
+def enqueue_alert(
+    db: Database,
+    *,
+    uid: str,
+    event: str,
+    pid: int,
+    sink: str,
+    change_id: int | None,
+    problem_id: int | None,
+    now: datetime,
+) -> None:
     db.execute(
         "INSERT OR IGNORE INTO alerts (uid, event, change_id, problem_id, policy_id, sink, state, "
         "attempts, next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
@@ -580,41 +633,55 @@ def enqueue_alert(db: Database, *, uid: str, event: str, pid: int, sink: str,
 
 
 def due_alerts(db: Database, now: datetime) -> list[dict[str, Any]]:
-    return list(rows(
-        db,
-        "SELECT a.*, p.name AS policy, p.url AS policy_url, p.kind AS policy_kind FROM alerts a "
-        "JOIN policies p ON p.id = a.policy_id WHERE a.state = 'pending' AND a.next_try_at <= ? "
-        "ORDER BY a.id", [iso(now)],
-    ))
+    return list(
+        rows(
+            db,
+            "SELECT a.*, p.name AS policy, p.url AS policy_url, p.kind AS policy_kind FROM alerts a "
+            "JOIN policies p ON p.id = a.policy_id WHERE a.state = 'pending' AND a.next_try_at <= ? "
+            "ORDER BY a.id",
+            [iso(now)],
+        )
+    )
 
 
-def mark_alert(db: Database, alert_id: int, *, delivered: bool, now: datetime,
-               error: str | None = None, next_try: datetime | None = None) -> None:
+def mark_alert(
+    db: Database,
+    alert_id: int,
+    *,
+    delivered: bool,
+    now: datetime,
+    error: str | None = None,
+    next_try: datetime | None = None,
+) -> None:
     if delivered:
         db.execute(
             "UPDATE alerts SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, "
-            "last_error = NULL WHERE id = ?", [iso(now), alert_id],
+            "last_error = NULL WHERE id = ?",
+            [iso(now), alert_id],
         )
     else:
         db.execute(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_try_at = ? "
-            "WHERE id = ?", [error, iso(next_try or now), alert_id],
+            "WHERE id = ?",
+            [error, iso(next_try or now), alert_id],
         )
 
 
 def list_alerts(db: Database, pending_only: bool = False) -> list[dict[str, Any]]:
-    sql = ("SELECT a.id, a.uid, a.event, p.name AS policy, a.sink, a.state, a.attempts, "
-           "a.next_try_at, a.last_error, a.created_at, a.delivered_at FROM alerts a "
-           "JOIN policies p ON p.id = a.policy_id")
+    sql = (
+        "SELECT a.id, a.uid, a.event, p.name AS policy, a.sink, a.state, a.attempts, "
+        "a.next_try_at, a.last_error, a.created_at, a.delivered_at FROM alerts a "
+        "JOIN policies p ON p.id = a.policy_id"
+    )
     if pending_only:
         sql += " WHERE a.state = 'pending'"
     return list(rows(db, sql + " ORDER BY a.id DESC"))
 
 
 def retry_alerts(db: Database, now: datetime) -> int:
-    return int(db.execute(
-        "UPDATE alerts SET next_try_at = ? WHERE state = 'pending'", [iso(now)]
-    ).rowcount)
+    return int(
+        db.execute("UPDATE alerts SET next_try_at = ? WHERE state = 'pending'", [iso(now)]).rowcount
+    )
 
 
 def change_row(db: Database, change_id: int) -> dict[str, Any]:
@@ -626,8 +693,14 @@ def problem_row(db: Database, problem_id: int) -> dict[str, Any]:
 
 
 def version_row(db: Database, version_id: int) -> dict[str, Any]:
-    return next(rows(db, "SELECT id, policy_id, first_seen, last_seen, words, title, "
-                         "text_sha256 FROM versions WHERE id = ?", [version_id]))
+    return next(
+        rows(
+            db,
+            "SELECT id, policy_id, first_seen, last_seen, words, title, "
+            "text_sha256 FROM versions WHERE id = ?",
+            [version_id],
+        )
+    )
 
 
 def version_number(db: Database, pid: int, version_id: int) -> int:

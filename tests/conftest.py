@@ -11,6 +11,31 @@ from crawler.cli import cli
 from crawler.demo import POLICY_URL, PywbArchive, write_warc
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def no_traffic_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk to servers they start on 127.0.0.1, never to anything else: a lookup or a
+    connection elsewhere fails the test at once instead of leaking traffic."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if host is not None and not name.startswith(LOOPBACK):
+            raise OSError(f"test tried to resolve {name}: only 127.0.0.1 is allowed")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    def connect(self: socket.socket, address: object) -> None:
+        if isinstance(address, tuple) and not str(address[0]).startswith(LOOPBACK):
+            raise OSError(f"test tried to connect to {address[0]}: only 127.0.0.1 is allowed")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,254 @@
+"""`policytrail run`: APScheduler 3 wiring for live checks, archive syncs and alert delivery.
+
+What must survive a restart lives in SQLite (each policy's next check and sync time, failure
+counts, the alert outbox), so the in-memory job store is rebuilt from the config at start and
+runs missed while the process was down happen once, at start. Each check or sync records its
+next due time in the same transaction as its result: a restart never repeats or skips one.
+Jobs for different hosts run concurrently; one host is never hit by two at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlite_utils import Database
+
+from crawler.config import Config, Policy, parse_interval
+from crawler.errors import CrawlerError
+from db import store
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 30
+
+
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_trigger(expression: str) -> Any:
+    """An APScheduler CronTrigger for a standard 5-field cron expression (UTC).
+
+    HACK: APScheduler 3's own from_crontab() numbers weekdays from Monday = 0, so the standard
+    `30 7 * * 1` (Mondays) would fire on Tuesdays; weekday numbers are turned into names first.
+    Raises ValueError for an invalid expression."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expression!r} has {len(fields)} fields, not 5")
+    minute, hour, day, month, weekday = fields
+    weekday = re.sub(
+        r"\d+", lambda m: DAY_NAMES[int(m.group())] if int(m.group()) <= 7 else m.group(), weekday
+    )
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone="UTC"
+    )
+
+
+def next_due(schedule: str, jitter: str, after: datetime, rng: random.Random) -> datetime | None:
+    """The next run of an interval ("6h") or cron ("cron: 0 6 * * *") schedule after `after`,
+    with up to `jitter` added; None for "off"."""
+    if schedule == "off":
+        return None
+    spread = parse_interval(jitter) if jitter not in ("0", "0s") else 0
+    extra = timedelta(seconds=rng.uniform(0, spread)) if spread else timedelta()
+    if schedule.startswith("cron:"):
+        trigger = cron_trigger(schedule[5:].strip())
+        fire = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+        return fire.astimezone(UTC) + extra if fire else None
+    return after + timedelta(seconds=parse_interval(schedule)) + extra
+
+
+@dataclass
+class CycleReport:
+    checks: list[str] = field(default_factory=list)
+    syncs: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    delivered: int = 0
+
+
+class Watcher:
+    """Runs whatever is due at `now`. `run_cycle(now)` is what the scheduler calls each tick;
+    tests call it with a fake clock."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client_factory: Callable[[], httpx.Client] | None = None,
+        rng: random.Random | None = None,
+        workers: int = 4,
+    ) -> None:
+        self.config = config
+        self.rng = rng or random.Random()
+        self.workers = workers
+        self.stopping = threading.Event()
+        self._client_factory = client_factory or self._default_client
+        self._host_locks: dict[str, threading.Lock] = {}
+
+    def _default_client(self) -> httpx.Client:
+        agent = self.config.user_agent
+        return httpx.Client(
+            headers={"User-Agent": agent}, timeout=self.config.live_timeout, follow_redirects=False
+        )
+
+    def _schedule(self, policy: Policy, kind: str) -> str:
+        own = policy.check if kind == "check" else policy.sync
+        return own or (self.config.schedule.check if kind == "check" else self.config.schedule.sync)
+
+    def due(self, now: datetime) -> list[tuple[Policy, str]]:
+        db = store.connect(self.config.database)
+        try:
+            jobs = []
+            for policy in self.config.policies:
+                pid = store.upsert_policy(db, policy.name, policy.url, policy.kind, now)
+                state = store.policy_state(db, pid)
+                for kind in ("check", "sync"):
+                    if self._schedule(policy, kind) == "off":
+                        continue
+                    at = state[f"next_{kind}_at"]
+                    if at is None or at <= store.iso(now):
+                        jobs.append((policy, kind))
+            return jobs
+        finally:
+            db.close()
+
+    def run_cycle(self, now: datetime | None = None) -> CycleReport:
+        now = now or datetime.now(UTC)
+        report = CycleReport()
+        by_host: dict[str, list[tuple[Policy, str]]] = {}
+        for policy, kind in self.due(now):
+            host = urlsplit(policy.url).hostname if kind == "check" else "archive"
+            by_host.setdefault(host or "", []).append((policy, kind))
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="watch") as pool:
+            futures = [
+                pool.submit(self._run_host, host, jobs, now, report)
+                for host, jobs in by_host.items()
+            ]
+            for future in futures:
+                future.result()
+        if not self.stopping.is_set():
+            report.delivered = self.deliver(now)
+        return report
+
+    def _run_host(
+        self, host: str, jobs: list[tuple[Policy, str]], now: datetime, report: CycleReport
+    ) -> None:
+        lock = self._host_locks.setdefault(host, threading.Lock())
+        with lock:  # one host is never hit by two jobs at once
+            db = store.connect(self.config.database)
+            try:
+                for policy, kind in jobs:
+                    if self.stopping.is_set():
+                        return  # no new jobs after SIGTERM; the one running has finished
+                    try:
+                        if kind == "check":
+                            self._check(db, policy, now)
+                            report.checks.append(policy.name)
+                        else:
+                            self._sync(db, policy, now)
+                            report.syncs.append(policy.name)
+                    except CrawlerError as exc:
+                        report.failures.append(f"{policy.name} {kind}: {exc}")
+                        log.warning("%s of %s failed: %s", kind, policy.name, exc)
+            finally:
+                db.close()
+
+    def _check(self, db: Database, policy: Policy, now: datetime) -> None:
+        from crawler.pipeline import check
+
+        upcoming = next_due(
+            self._schedule(policy, "check"), self.config.schedule.jitter, now, self.rng
+        )
+        with self._client_factory() as client:
+            result = check(
+                db,
+                client,
+                policy,
+                now,
+                failures_for_problem=self.config.schedule.failures,
+                shrink=self.config.schedule.shrink,
+                max_bytes=self.config.max_body_bytes,
+                sinks=self.config.alerts,
+                ignore=self.config.ignore_for(policy),
+                next_check_at=store.iso(upcoming) if upcoming else "9999",
+            )
+        log.info("checked %s: %s %s", policy.name, result.status, result.detail)
+
+    def _sync(self, db: Database, policy: Policy, now: datetime) -> None:
+        from crawler.http import build_client
+        from crawler.pipeline import backfill
+        from crawler.ratelimit import Limiters
+        from crawler.wayback import Transport
+
+        archive = self.config.archive
+        limiters = Limiters(archive.cdx_per_minute, archive.playback_per_second)
+        with build_client(self.config) as client:
+            transport = Transport(client, limiters, retries=archive.retries)
+            backfill(
+                db,
+                transport,
+                archive,
+                policy,
+                now,
+                ignore=self.config.ignore_for(policy),
+                sinks=self.config.alerts,
+            )
+        upcoming = next_due(
+            self._schedule(policy, "sync"), self.config.schedule.jitter, now, self.rng
+        )
+        pid = store.policy_id(db, policy.name)
+        assert pid is not None
+        with db.atomic():
+            store.update_policy_state(
+                db, pid, next_sync_at=store.iso(upcoming) if upcoming else "9999"
+            )
+
+    def deliver(self, now: datetime) -> int:
+        from crawler.alerts import deliver
+
+        if not self.config.alerts:
+            return 0
+        db = store.connect(self.config.database)
+        try:
+            return deliver(db, self.config, now).delivered
+        finally:
+            db.close()
+
+
+def run_forever(config: Config, tick: float = TICK_SECONDS) -> None:
+    """Block, running due jobs every `tick` seconds, until SIGTERM or Ctrl-C."""
+    import signal
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    watcher = Watcher(config)
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    scheduler.add_job(
+        watcher.run_cycle,
+        IntervalTrigger(seconds=tick),
+        id="cycle",
+        next_run_time=datetime.now(UTC),
+    )
+
+    def stop(signum: int, _frame: object) -> None:
+        log.warning("signal %d: finishing the current write, starting nothing new", signum)
+        watcher.stopping.set()
+        scheduler.shutdown(wait=True)  # the running cycle stops between jobs and returns
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()
