@@ -44,6 +44,8 @@ class Policy:
     ignore: tuple[str, ...] = ()
     check: str | None = None  # live check schedule; None: [schedule] check
     sync: str | None = None  # archive sync schedule; None: [schedule] sync
+    # Which of this policy's changes may alert at all: any (the sinks decide), substantive, none.
+    alert: str = "any"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,9 @@ class ArchiveConfig:
     timeout: float = DEFAULT_TIMEOUT
     retries: int = 5
     max_redirects: int = 5
+    # Ask the Internet Archive's Save Page Now to capture a live page whose text changed.
+    # Credentials come from POLICYTRAIL_IA_ACCESS and POLICYTRAIL_IA_SECRET.
+    save_page_now: bool = False
 
     @property
     def is_internet_archive(self) -> bool:
@@ -172,7 +177,18 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     where = f"policy[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {where} must be a table, written as a [[policy]] header")
-    allowed = {"name", "url", "kind", "select", "remove", "title", "ignore", "check", "sync"}
+    allowed = {
+        "name",
+        "url",
+        "kind",
+        "select",
+        "remove",
+        "title",
+        "ignore",
+        "check",
+        "sync",
+        "alert",
+    }
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(
@@ -199,7 +215,18 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
         selectors[key] = value
     ignore = _patterns(path, f"{where}.ignore", raw.get("ignore", []))
     schedules = {k: _schedule(path, f"{where}.{k}", raw[k]) for k in ("check", "sync") if k in raw}
-    return Policy(name=name, url=url, kind=kind, ignore=ignore, **selectors, **schedules)
+    alert = raw.get("alert", "any")
+    if alert not in ("any", "substantive", "none"):
+        raise ConfigError(f"{path}: {where}.alert = {alert!r} must be any, substantive or none")
+    return Policy(
+        name=name, url=url, kind=kind, ignore=ignore, alert=alert, **selectors, **schedules
+    )
+
+
+def _flag(path: Path, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {key} must be true or false")
+    return value
 
 
 SCHEDULE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -303,6 +330,7 @@ def load_config(path: str | Path) -> Config:
             "timeout",
             "retries",
             "max_redirects",
+            "save_page_now",
         },
     )
     archive_url = _check_url(path, "archive.url", a.get("url", DEFAULT_ARCHIVE_URL)).rstrip("/")
@@ -326,6 +354,7 @@ def load_config(path: str | Path) -> Config:
         timeout=_number(path, "archive.timeout", a.get("timeout", DEFAULT_TIMEOUT), 1, 600),
         retries=int(_number(path, "archive.retries", a.get("retries", 5), 0, 20)),
         max_redirects=int(_number(path, "archive.max_redirects", a.get("max_redirects", 5), 0, 20)),
+        save_page_now=_flag(path, "archive.save_page_now", a.get("save_page_now", False)),
     )
     if archive.is_internet_archive:
         if archive.cdx_per_minute > IA_CDX_LIMIT_PER_MINUTE:

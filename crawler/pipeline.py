@@ -130,7 +130,7 @@ def backfill(
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
         _settle(db, transport, endpoint, archive, policy, pid, now, from_ts, to_ts, result, notify)
         result.changes_new = record_changes(
-            db, pid, now, ignore, sinks if result.versions_before else ()
+            db, pid, now, ignore, sinks if result.versions_before else (), policy.alert
         )
     except CrawlerError as exc:
         result.errors.append(str(exc))
@@ -398,6 +398,7 @@ def record_changes(
     now: datetime,
     ignore: tuple[str, ...] | None = None,
     sinks: Sequence[AlertConfig] = (),
+    policy_alert: str = "any",
 ) -> int:
     """Bring the policy's change records in line with its capture timeline: one change per
     transition between consecutive distinct texts (the first text is a `first` record), each
@@ -475,7 +476,10 @@ def record_changes(
                     words_removed=result.words_removed,
                     now=now,
                 )
-                for sink in sinks:
+                allowed = policy_alert == "any" or (
+                    policy_alert == "substantive" and result.substantive
+                )
+                for sink in sinks if allowed else ():
                     if sink.wants(policy_name, result.substantive):
                         store.enqueue_alert(
                             db,
@@ -537,6 +541,7 @@ def check(
     sinks: Sequence[AlertConfig] = (),
     ignore: tuple[str, ...] | None = None,
     next_check_at: str | None = None,
+    save_page_now: str | None = None,
 ) -> CheckResult:
     """Fetch the live page now and record what it says: a new version (and its change, and its
     alerts, in one transaction), the same version seen again, or a failure. Repeated failures
@@ -747,6 +752,41 @@ def check(
             **schedule,
         )
         store.close_problems(db, pid, now)
-        new_changes = record_changes(db, pid, now, ignore, sinks if previous else ())
+        new_changes = record_changes(db, pid, now, ignore, sinks if previous else (), policy.alert)
     status = "new-version" if previous is None or previous["id"] != version_id else "unchanged"
-    return CheckResult(policy.name, status, changes_new=new_changes)
+    detail = ""
+    if status == "new-version" and save_page_now:
+        detail = request_save_page_now(client, save_page_now, result.url)
+    return CheckResult(policy.name, status, detail, changes_new=new_changes)
+
+
+SPN_ENV = ("POLICYTRAIL_IA_ACCESS", "POLICYTRAIL_IA_SECRET")
+
+
+def request_save_page_now(client: httpx.Client, archive_url: str, url: str) -> str:
+    """Ask Save Page Now (SPN2) to capture `url`; returns a note. Never raises: a failed request
+    is logged and the check goes on. Credentials come from the environment only."""
+    import os
+
+    access, secret = (os.environ.get(name) for name in SPN_ENV)
+    if not access or not secret:
+        log.warning("save_page_now is on but %s / %s are not set; skipped", *SPN_ENV)
+        return "save page now skipped: no credentials in the environment"
+    try:
+        response = client.post(
+            f"{archive_url.rstrip('/')}/save",
+            data={"url": url, "skip_first_archive": "1"},
+            headers={"Accept": "application/json", "Authorization": f"LOW {access}:{secret}"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        log.warning("save page now for %s failed: %s", url, exc)
+        return f"save page now failed: {type(exc).__name__}"
+    if response.status_code != 200:
+        log.warning("save page now for %s answered HTTP %s", url, response.status_code)
+        return f"save page now answered HTTP {response.status_code}"
+    try:
+        job = response.json().get("job_id", "")
+    except ValueError:
+        job = ""
+    return f"save page now job {job}".strip()

@@ -181,6 +181,9 @@ class Watcher:
                 sinks=self.config.alerts,
                 ignore=self.config.ignore_for(policy),
                 next_check_at=store.iso(upcoming) if upcoming else "9999",
+                save_page_now=self.config.archive.url
+                if self.config.archive.save_page_now
+                else None,
             )
         log.info("checked %s: %s %s", policy.name, result.status, result.detail)
 

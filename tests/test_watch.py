@@ -351,3 +351,77 @@ def test_run_stops_cleanly_on_sigterm(rig: Rig) -> None:
     assert process.returncode == 0, err
     assert "stopped" in err
     assert store.rows(rig.db(), "PRAGMA integrity_check").__next__() == {"integrity_check": "ok"}
+
+
+def test_save_page_now_is_asked_only_when_on_and_text_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPN2 is Internet Archive behaviour pywb lacks: a MockTransport handler modelled on its
+    documented answer ({"url": ..., "job_id": ...})."""
+    import httpx
+
+    from crawler.config import Policy
+    from crawler.pipeline import check
+
+    posts: list[httpx.Request] = []
+    page = {"body": policy_html(3, 1)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posts.append(request)
+            return httpx.Response(200, json={"url": "https://x.example/p", "job_id": "spn2-42"})
+        return httpx.Response(200, content=page["body"], headers={"content-type": "text/html"})
+
+    monkeypatch.setenv("POLICYTRAIL_IA_ACCESS", "ak")
+    monkeypatch.setenv("POLICYTRAIL_IA_SECRET", "sk")
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    db = store.connect(tmp_path / "s.db")
+    policy = Policy("x-privacy", "https://x.example/p")
+    archive = "https://web.archive.org"
+    first = check(db, client, policy, T0, save_page_now=archive)
+    assert first.detail == "save page now job spn2-42"
+    assert check(db, client, policy, T0 + DAY, save_page_now=archive).status == "unchanged"
+    page["body"] = policy_html(5, 1)
+    check(db, client, policy, T0 + 2 * DAY)  # off: not asked
+    assert len(posts) == 1
+    assert posts[0].headers["authorization"] == "LOW ak:sk"
+    assert b"url=https%3A%2F%2Fx.example%2Fp" in posts[0].content
+
+
+def test_per_policy_alert_threshold_none_silences_it(rig: Rig) -> None:
+    rig.config_path.write_text(
+        rig.config_path.read_text().replace('kind = "privacy"', 'kind = "privacy"\nalert = "none"')
+    )
+    watcher = rig.watcher()
+    watcher.run_cycle(T0)
+    substantive_edit(rig)
+    watcher.run_cycle(T0 + DAY)
+    assert [c["kind"] for c in store.changes(rig.db())] == ["change", "first"]
+    assert rig.mails == [] and rig.hook.received == []
+
+
+def test_check_and_alerts_commands(rig: Rig) -> None:
+    from tests.conftest import run_cli
+
+    code, out = run_cli("--config", str(rig.config_path), "check", "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "new-version"
+    substantive_edit(rig)
+    rig.hook.down = True
+    code, out = run_cli("--config", str(rig.config_path), "check")
+    assert code == 0 and "larkspur-privacy: new-version" in out
+    assert "alerts: 2 delivered, 1 to retry" in out
+    code, out = run_cli("--config", str(rig.config_path), "alerts", "--pending", "--json")
+    (pending,) = json.loads(out)
+    assert (
+        pending["sink"] == "hook"
+        and pending["attempts"] == 1
+        and "HTTP 500" in pending["last_error"]
+    )
+    rig.hook.down = False
+    code, out = run_cli("--config", str(rig.config_path), "alerts", "retry")
+    assert code == 0 and "1 delivered, 0 still failing" in out
+    assert len(rig.hook.unique()) == 1
+    code, out = run_cli("--config", str(rig.config_path), "alerts", "--json")
+    assert code == 0 and {a["state"] for a in json.loads(out)} == {"delivered"}
+    code, out = run_cli("--config", str(rig.config_path), "alerts")
+    assert code == 0 and "3 alerts" in out
