@@ -199,6 +199,16 @@ def m003_watch(db: Database) -> None:
     db.table("problems").create_index(["policy_id", "closed_at"])
 
 
+@migrations()
+def m004_search(db: Database) -> None:
+    # Full-text search over every version (FTS5, Porter stemming: "biometric" finds
+    # "biometrics"), kept in step by triggers; Datasette offers it as the table's search box.
+    db.table("versions").enable_fts(
+        ["title", "text"], create_triggers=True, tokenize="porter unicode61"
+    )
+    db.table("changes").create_index(["policy_id", "kind", "at"])
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

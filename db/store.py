@@ -708,3 +708,163 @@ def version_number(db: Database, pid: int, version_id: int) -> int:
         if v["id"] == version_id:
             return int(v["number"])
     return 0
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def policies_overview(db: Database) -> list[dict[str, Any]]:
+    """Every policy with its version count, first and last change, and last check."""
+    return list(
+        rows(
+            db,
+            """
+        SELECT p.id, p.name, p.url, p.kind,
+          (SELECT count(*) FROM versions v WHERE v.policy_id = p.id) AS versions,
+          (SELECT min(at) FROM changes c WHERE c.policy_id = p.id) AS first_change,
+          (SELECT max(at) FROM changes c WHERE c.policy_id = p.id AND c.kind = 'change')
+            AS last_change,
+          s.last_check_at, s.last_check_status, s.last_error,
+          (SELECT count(*) FROM problems q WHERE q.policy_id = p.id AND q.closed_at IS NULL)
+            AS open_problems
+        FROM policies p LEFT JOIN policy_state s ON s.policy_id = p.id
+        ORDER BY p.name
+    """,
+        )
+    )
+
+
+def history_with_changes(db: Database, pid: int) -> list[dict[str, Any]]:
+    """history() plus, for each version, the summary of the change that first brought it."""
+    versions = history(db, pid)
+    summaries: dict[int, tuple[str, int, str]] = {}
+    for row in db.execute(
+        "SELECT to_version_id, summary, substantive, kind FROM changes WHERE policy_id = ? "
+        "ORDER BY at_timestamp DESC",
+        [pid],
+    ).fetchall():
+        summaries[int(row[0])] = (str(row[1]), int(row[2]), str(row[3]))
+    for v in versions:
+        summary, substantive, kind = summaries.get(v["id"], ("", 0, ""))
+        v["change"] = summary
+        v["change_kind"] = kind
+        v["substantive"] = bool(substantive) and kind == "change"
+    return versions
+
+
+def version_in_force(db: Database, pid: int, end_timestamp: str) -> int | None:
+    """The version shown by the last capture at or before `end_timestamp`."""
+    row = db.execute(
+        "SELECT version_id FROM captures WHERE policy_id = ? AND state = 'fetched' AND "
+        "version_id IS NOT NULL AND timestamp <= ? ORDER BY timestamp DESC, id DESC LIMIT 1",
+        [pid, end_timestamp],
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def first_snapshot(db: Database, version_id: int) -> dict[str, Any] | None:
+    found = list(
+        rows(
+            db,
+            """
+        SELECT s.source, s.timestamp, s.url, s.requested_url, s.playback_url FROM captures c
+        JOIN snapshots s ON s.id = c.snapshot_id WHERE c.version_id = ?
+        ORDER BY c.timestamp, c.id LIMIT 1""",
+            [version_id],
+        )
+    )
+    return found[0] if found else None
+
+
+def presence(db: Database, pid: int) -> list[tuple[int, str, str | None]]:
+    """(version id, from, until) along the timeline: each run of one text, from its first
+    capture until the next text's first capture (None: still the latest)."""
+    runs: list[list[Any]] = []
+    for timestamp, version_id in capture_timeline(db, pid):
+        if runs and runs[-1][0] == version_id:
+            continue
+        if runs:
+            runs[-1][2] = timestamp
+        runs.append([version_id, timestamp, None])
+    return [(int(v), str(a), b) for v, a, b in runs]
+
+
+def search(
+    db: Database, query: str, pid: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Versions matching an FTS5 query, best first, with a snippet ([[…]] marks the hits).
+    Raises sqlite3.OperationalError for a query FTS5 cannot parse."""
+    sql = """
+        SELECT v.id, v.policy_id, p.name AS policy, v.first_seen, v.last_seen,
+          snippet(versions_fts, 1, '[[', ']]', '…', 16) AS snippet,
+          bm25(versions_fts) AS rank
+        FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
+        JOIN policies p ON p.id = v.policy_id
+        WHERE versions_fts MATCH ?"""
+    params: list[Any] = [query]
+    if pid is not None:
+        sql += " AND v.policy_id = ?"
+        params.append(pid)
+    sql += " ORDER BY rank LIMIT ?"
+    params.append(limit)
+    return list(rows(db, sql, params))
+
+
+def stats(db: Database) -> dict[str, Any]:
+    counts = table_counts(db)
+    counts.update(
+        {
+            name: int(db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0])
+            for name in ("changes", "alerts", "problems")
+        }
+    )
+    by_state = dict(db.execute("SELECT state, count(*) FROM captures GROUP BY state").fetchall())
+    raw = db.execute(
+        "SELECT coalesce(sum(size), 0), coalesce(sum(length(data)), 0) FROM blobs"
+    ).fetchone()
+    pages = (
+        db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    )
+    return {
+        "tables": counts,
+        "captures_by_state": by_state,
+        "substantive_changes": int(
+            db.execute(
+                "SELECT count(*) FROM changes WHERE kind = 'change' AND substantive = 1"
+            ).fetchone()[0]
+        ),
+        "pending_alerts": int(
+            db.execute("SELECT count(*) FROM alerts WHERE state = 'pending'").fetchone()[0]
+        ),
+        "open_problems": int(
+            db.execute("SELECT count(*) FROM problems WHERE closed_at IS NULL").fetchone()[0]
+        ),
+        "raw_bytes": int(raw[0]),
+        "stored_raw_bytes": int(raw[1]),
+        "database_bytes": int(pages),
+    }
+
+
+def export_rows(db: Database, pid: int | None = None) -> list[dict[str, Any]]:
+    sql = """SELECT p.name AS policy, p.url, p.kind, v.id, v.first_seen, v.last_seen,
+               v.first_timestamp, v.last_timestamp, v.captures AS snapshots, v.words,
+               v.text_sha256, v.title, v.text, v.policy_id
+             FROM versions v JOIN policies p ON p.id = v.policy_id"""
+    params: list[Any] = []
+    if pid is not None:
+        sql += " WHERE v.policy_id = ?"
+        params.append(pid)
+    out = list(rows(db, sql + " ORDER BY p.name, v.first_timestamp, v.id", params))
+    number: dict[int, int] = {}
+    for row in out:
+        number[row["policy_id"]] = number.get(row["policy_id"], 0) + 1
+        row["number"] = number[row["policy_id"]]
+    return out
+
+
+def connect_readonly(path: str | Path) -> Database:
+    """A read-only connection for the web pages: it can never write, and never blocks `run`."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=30000")
+    return Database(conn)
