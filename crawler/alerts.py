@@ -302,8 +302,8 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
     folder.mkdir(parents=True, exist_ok=True)
     changes = [
         c
-        for c in store.changes(db, substantive_only=substantive_only)
-        if c["kind"] == "change" and (not sink.policies or c["policy"] in sink.policies)
+        for c in store.changes(db, substantive_only=substantive_only, kind="change", limit=5000)
+        if not sink.policies or c["policy"] in sink.policies
     ]
     by_policy: dict[str, list[dict[str, Any]]] = {}
     entries_all = []

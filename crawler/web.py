@@ -231,9 +231,7 @@ async def changes_page(request: Request) -> Response:
     db = _db(request)
     try:
         substantive = request.query_params.get("all") != "1"
-        items = [
-            c for c in store.changes(db, substantive_only=substantive) if c["kind"] == "change"
-        ][:200]
+        items = store.changes(db, substantive_only=substantive, limit=200, kind="change")
         for item in items:
             item["sections_list"] = json.loads(item["sections"] or "[]")
         return _render("changes.html", changes=items, substantive=substantive)
@@ -246,7 +244,7 @@ async def changes_atom(request: Request) -> Response:
 
     db = _db(request)
     try:
-        items = [c for c in store.changes(db, substantive_only=True) if c["kind"] == "change"][:50]
+        items = store.changes(db, substantive_only=True, limit=50, kind="change")
         base = str(request.base_url).rstrip("/")
         entries = [
             {

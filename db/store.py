@@ -486,7 +486,12 @@ def delete_changes(db: Database, ids: Iterable[int]) -> None:
 
 
 def changes(
-    db: Database, pid: int | None = None, since: str | None = None, substantive_only: bool = False
+    db: Database,
+    pid: int | None = None,
+    since: str | None = None,
+    substantive_only: bool = False,
+    limit: int | None = None,
+    kind: str | None = None,
 ) -> list[dict[str, Any]]:
     sql = (
         "SELECT c.*, p.name AS policy FROM changes c JOIN policies p ON p.id = c.policy_id "
@@ -501,7 +506,12 @@ def changes(
         params.append(since)
     if substantive_only:
         sql += " AND c.substantive = 1"
+    if kind:
+        sql += " AND c.kind = ?"
+        params.append(kind)
     sql += " ORDER BY c.at_timestamp DESC, c.id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
     return list(rows(db, sql, params))
 
 

@@ -1,0 +1,185 @@
+"""Generate a large policytrail database for the query benchmarks (no network).
+
+    .venv/bin/python scripts/make_big_db.py OUT.db [--policies 1000] [--versions 30]
+
+Each policy gets `versions` text versions (about 700 words each, drawn from policy-like
+sentences, each version editing a few sections of the one before), one capture per version
+spread over 2010-2025, and its change records with section summaries computed by the real
+diff. The database is a real policytrail database: every command and page can open it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crawler.diff import diff_texts  # noqa: E402
+from db import store  # noqa: E402
+
+TOPICS = [
+    "Information We Collect",
+    "How We Use Information",
+    "Cookies and Tracking",
+    "Sharing and Disclosure",
+    "Data Retention",
+    "Your Rights",
+    "Children's Privacy",
+    "International Transfers",
+    "Security",
+    "California Privacy Rights",
+    "Biometric Data",
+    "Advertising",
+    "Analytics",
+    "Changes to This Policy",
+    "Contact Us",
+    "Legal Bases",
+]
+WORDS = (
+    "personal information data account service provider partner cookie device location "
+    "browser advertising analytics consent request delete access correct retain purpose "
+    "law enforcement security breach transfer processor controller user customer email "
+    "address phone payment billing marketing newsletter preference opt out third party "
+    "affiliate subsidiary merger acquisition court order fraud abuse research improve "
+    "product feature support communication identifier biometric health children"
+).split()
+
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(10, 22))]
+    return "We " + " ".join(words) + "."
+
+
+def make_text(rng: random.Random, company: str) -> list[tuple[str, str]]:
+    topics = rng.sample(TOPICS, 9)
+    return [(t, " ".join(sentence(rng) for _ in range(rng.randint(3, 7)))) for t in topics]
+
+
+def render(company: str, sections: list[tuple[str, str]]) -> str:
+    body = "\n\n".join(f"## {h}\n\n{t}" for h, t in sections)
+    return f"# Privacy Policy | {company}\n\n{body}\n"
+
+
+def edit(rng: random.Random, sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    sections = list(sections)
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(len(sections))
+        heading, text = sections[i]
+        words = text.split()
+        j = rng.randrange(len(words))
+        words[j : j + 3] = [rng.choice(WORDS) for _ in range(rng.randint(1, 5))]
+        sections[i] = (heading, " ".join(words))
+    if rng.random() < 0.2:
+        spare = [t for t in TOPICS if t not in {h for h, _ in sections}]
+        if spare:
+            sections.insert(rng.randrange(len(sections)), (rng.choice(spare), sentence(rng)))
+    return sections
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--policies", type=int, default=1000)
+    parser.add_argument("--versions", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.out.exists():
+        sys.exit(f"{args.out} exists: choose a new file")
+    rng = random.Random(args.seed)
+    db = store.connect(args.out)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    start = time.monotonic()
+    span = (datetime(2025, 6, 1, tzinfo=UTC) - datetime(2010, 1, 1, tzinfo=UTC)).total_seconds()
+    for n in range(args.policies):
+        company = f"Company {n:04d}"
+        name = f"company-{n:04d}-privacy"
+        pid = store.upsert_policy(
+            db, name, f"https://www.company{n:04d}.example/privacy", "privacy", now
+        )
+        offsets = sorted(rng.uniform(0, span) for _ in range(args.versions))
+        sections = make_text(rng, company)
+        previous_text = None
+        with db.atomic():
+            for i, offset in enumerate(offsets):
+                when = datetime(2010, 1, 1, tzinfo=UTC) + timedelta(seconds=offset)
+                ts = when.strftime("%Y%m%d%H%M%S")
+                if i:
+                    sections = edit(rng, sections)
+                text = render(company, sections)
+                vid = store.record_version(
+                    db,
+                    pid,
+                    text=text,
+                    title=company,
+                    timestamp=ts,
+                    snapshot_id=None,
+                    extractor_version=1,
+                    now=now,
+                )
+                db.execute(
+                    "INSERT INTO captures (policy_id, timestamp, original, urlkey, mimetype, "
+                    "status, digest, state, attempts, version_id, seen_at, source) VALUES "
+                    "(?, ?, ?, '', 'text/html', 200, ?, 'fetched', 1, ?, ?, 'archive')",
+                    [
+                        pid,
+                        ts,
+                        f"https://www.company{n:04d}.example/privacy",
+                        f"D{n}-{i}",
+                        vid,
+                        store.iso(now),
+                    ],
+                )
+                if previous_text is None:
+                    store.insert_change(
+                        db,
+                        pid,
+                        from_version_id=None,
+                        to_version_id=vid,
+                        at_timestamp=ts,
+                        previous_timestamp=None,
+                        kind="first",
+                        substantive=True,
+                        summary="first record",
+                        sections="[]",
+                        words_added=len(text.split()),
+                        words_removed=0,
+                        now=now,
+                    )
+                else:
+                    result = diff_texts(previous_text, text)
+                    store.insert_change(
+                        db,
+                        pid,
+                        from_version_id=vid - 1,
+                        to_version_id=vid,
+                        at_timestamp=ts,
+                        previous_timestamp=ts,
+                        kind="change",
+                        substantive=result.substantive,
+                        summary=result.summary,
+                        sections=json.dumps(
+                            [c.to_dict() for c in result.changes if c.kind != "unchanged"]
+                        ),
+                        words_added=result.words_added,
+                        words_removed=result.words_removed,
+                        now=now,
+                    )
+                previous_text = text
+        if n % 100 == 99:
+            print(f"{n + 1} policies, {time.monotonic() - start:.0f} s", file=sys.stderr)
+    db.execute("ANALYZE")
+    counts = store.table_counts(db)
+    print(
+        f"{args.out}: {counts['policies']} policies, {counts['versions']} versions, "
+        f"{args.out.stat().st_size / 1e6:.0f} MB, {time.monotonic() - start:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
