@@ -41,14 +41,7 @@ TOPICS = [
     "Contact Us",
     "Legal Bases",
 ]
-WORDS = (
-    "personal information data account service provider partner cookie device location "
-    "browser advertising analytics consent request delete access correct retain purpose "
-    "law enforcement security breach transfer processor controller user customer email "
-    "address phone payment billing marketing newsletter preference opt out third party "
-    "affiliate subsidiary merger acquisition court order fraud abuse research improve "
-    "product feature support communication identifier biometric health children"
-).split()
+WORDS = ["personal", "information", "data", "account", "service", "provider", "partner", "cookie", "device", "location", "browser", "advertising", "analytics", "consent", "request", "delete", "access", "correct", "retain", "purpose", "law", "enforcement", "security", "breach", "transfer", "processor", "controller", "user", "customer", "email", "address", "phone", "payment", "billing", "marketing", "newsletter", "preference", "opt", "out", "third", "party", "affiliate", "subsidiary", "merger", "acquisition", "court", "order", "fraud", "abuse", "research", "improve", "product", "feature", "support", "communication", "identifier", "biometric", "health", "children"]
 
 
 def sentence(rng: random.Random) -> str:
