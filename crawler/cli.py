@@ -337,6 +337,30 @@ def _echo_json(data: object) -> None:
 
 
 @cli.command()
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def reextract(obj: Context, names: tuple[str, ...]) -> None:
+    """Extract every stored snapshot again with this version's extractor (after an upgrade or a
+    change of select/remove). A text that changes only by re-extraction is a technical change,
+    never reported or alerted as a policy change."""
+    from crawler.pipeline import reextract as run_reextract
+    from db import store
+
+    with _errors():
+        config = obj.config
+        policies = config.select_policies(names)
+    db = _open_db(config)
+    for policy in policies:
+        result = run_reextract(db, policy, datetime.now(UTC), config.ignore_for(policy))
+        click.echo(
+            f"{policy.name}: {result.snapshots} snapshots, {result.texts_changed} "
+            f"captures with a new text"
+            + (", technical change recorded" if result.technical_change else "")
+        )
+    del store
+
+
+@cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj

@@ -341,7 +341,8 @@ def history(db: Database, pid: int) -> list[dict[str, Any]]:
     """The versions of a policy, oldest first, numbered from 1."""
     rows = db.execute(
         "SELECT id, first_seen, last_seen, first_timestamp, last_timestamp, captures, words, "
-        "title, text_sha256 FROM versions WHERE policy_id = ? ORDER BY first_timestamp, id",
+        "title, text_sha256 FROM versions WHERE policy_id = ? AND captures > 0 "
+        "ORDER BY first_timestamp, id",
         [pid],
     ).fetchall()
     return [
@@ -810,7 +811,7 @@ def search(
           bm25(versions_fts) AS rank
         FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
         JOIN policies p ON p.id = v.policy_id
-        WHERE versions_fts MATCH ?"""
+        WHERE versions_fts MATCH ? AND v.captures > 0"""
     params: list[Any] = [query]
     if pid is not None:
         sql += " AND v.policy_id = ?"
@@ -859,10 +860,10 @@ def export_rows(db: Database, pid: int | None = None) -> list[dict[str, Any]]:
     sql = """SELECT p.name AS policy, p.url, p.kind, v.id, v.first_seen, v.last_seen,
                v.first_timestamp, v.last_timestamp, v.captures AS snapshots, v.words,
                v.text_sha256, v.title, v.text, v.policy_id
-             FROM versions v JOIN policies p ON p.id = v.policy_id"""
+             FROM versions v JOIN policies p ON p.id = v.policy_id WHERE v.captures > 0"""
     params: list[Any] = []
     if pid is not None:
-        sql += " WHERE v.policy_id = ?"
+        sql += " AND v.policy_id = ?"
         params.append(pid)
     out = list(rows(db, sql + " ORDER BY p.name, v.first_timestamp, v.id", params))
     number: dict[int, int] = {}
@@ -878,3 +879,26 @@ def connect_readonly(path: str | Path) -> Database:
     conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")
     return Database(conn)
+
+
+def recount_versions(db: Database, pid: int) -> None:
+    """Recompute each version's captures, first and last seen from the captures that show it;
+    versions no capture shows any more keep their text but count 0 (superseded)."""
+    db.execute(
+        """
+        UPDATE versions SET
+          captures = (SELECT count(*) FROM captures c WHERE c.version_id = versions.id),
+          first_timestamp = coalesce((SELECT min(timestamp) FROM captures c
+                                      WHERE c.version_id = versions.id), first_timestamp),
+          last_timestamp = coalesce((SELECT max(timestamp) FROM captures c
+                                     WHERE c.version_id = versions.id), last_timestamp)
+        WHERE policy_id = ?""",
+        [pid],
+    )
+    for vid, first, last in db.execute(
+        "SELECT id, first_timestamp, last_timestamp FROM versions WHERE policy_id = ?", [pid]
+    ).fetchall():
+        db.execute(
+            "UPDATE versions SET first_seen = ?, last_seen = ? WHERE id = ?",
+            [ts_iso(first), ts_iso(last), vid],
+        )

@@ -147,3 +147,31 @@ def test_changes_follow_the_timeline_with_section_summaries(
     assert run_cli("--config", str(config), "backfill")[0] == 0
     assert len(store.changes(db)) == len(changes)
     assert store.table_counts(db)["versions"] == before["versions"]
+
+
+def test_reextraction_is_a_technical_change_never_an_alert(
+    tmp_path: Path, pywb_archive: PywbArchive
+) -> None:
+    config = write_config(tmp_path, pywb_archive.url, extra="")
+    assert run_cli("--config", str(config), "backfill")[0] == 0
+    # The extraction rules change: drop the "Contact Us" heading from every text.
+    text = config.read_text().replace(
+        'kind = "privacy"', 'kind = "privacy"\nremove = "h2:last-of-type"'
+    )
+    text += '\n[[alert]]\nname = "feed"\ntype = "feed"\nthreshold = "any"\n'
+    config.write_text(text)
+    code, out = run_cli("--config", str(config), "reextract")
+    assert code == 0 and "technical change recorded" in out, out
+    db = store.connect(tmp_path / "test.db")
+    (technical,) = [c for c in store.changes(db) if c["kind"] == "technical"]
+    assert not technical["substantive"] and technical["summary"].startswith("re-extracted")
+    assert store.list_alerts(db) == []
+    versions = history_json(config)
+    assert len(versions) == 5 and all(v["snapshots"] for v in versions)
+    code, out = run_cli("--config", str(config), "show", "larkspur-privacy")
+    assert "## Contact Us" not in out and "## Information We Collect" in out
+    kinds = [c["kind"] for c in store.changes(db)]
+    assert kinds.count("change") == 4 and kinds.count("first") == 1
+    # Again: nothing changes.
+    code, out = run_cli("--config", str(config), "reextract")
+    assert "0 captures with a new text" in out
