@@ -96,10 +96,16 @@ def _fetch(
     archive: ArchiveConfig,
     timestamp: str,
     url: str,
+    digest: str | None = None,
 ) -> Memento | CrawlerError:
     try:
         return fetch_memento(
-            transport, endpoint, timestamp, url, max_redirects=archive.max_redirects
+            transport,
+            endpoint,
+            timestamp,
+            url,
+            max_redirects=archive.max_redirects,
+            digest=digest,
         )
     except CrawlerError as exc:
         return exc
@@ -220,6 +226,7 @@ def _settle(
                             archive,
                             capture.timestamp,
                             capture.original,
+                            capture.digest,
                         ),
                     )
                 )

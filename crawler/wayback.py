@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -201,29 +202,119 @@ def parse_cdx_text(text: str) -> tuple[list[Capture], str | None, int]:
     return captures, resume_key, malformed
 
 
+MAX_BODY_BYTES = 50 * 1024 * 1024  # after decompression: a bigger "page" is refused
+
+
+class BodyError(FetchError):
+    """A body that is truncated, undecodable or over the size cap; the request is retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One answer, read whole: status, headers and the decoded body."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+def decode_body(raw: bytes, encodings: str, max_bytes: int, url: str) -> bytes:
+    """Undo Content-Encoding, refusing truncated streams and decompression bombs.
+
+    HACK: IA may send an empty `content-encoding` beside `Content-Encoding: gzip` for pages
+    whose original response was gzipped (e.g. EDGI's wayback HACK); empty values are ignored.
+    httpx's own decoder accepts a truncated gzip stream silently, which would record a partial
+    text as a new version, so the stream's end is checked here."""
+    import zlib
+
+    codings = [c.strip().lower() for c in encodings.split(",") if c.strip()]
+    data = raw
+    for coding in reversed(codings):
+        if coding in ("identity", ""):
+            continue
+        if coding not in ("gzip", "x-gzip", "deflate"):
+            raise BodyError(f"unsupported Content-Encoding {coding!r} from {url}", url=url)
+        wbits = 47 if coding != "deflate" else 15
+        try:
+            decoder = zlib.decompressobj(wbits)
+            out = decoder.decompress(data, max_bytes + 1)
+        except zlib.error:
+            if coding == "deflate":  # raw deflate without a zlib header also occurs
+                try:
+                    decoder = zlib.decompressobj(-15)
+                    out = decoder.decompress(data, max_bytes + 1)
+                except zlib.error as exc:
+                    raise BodyError(
+                        f"undecodable {coding} body from {url}: {exc}", url=url
+                    ) from exc
+            else:
+                raise BodyError(f"undecodable {coding} body from {url}", url=url) from None
+        if len(out) > max_bytes:
+            raise BodyError(f"{url} decompresses to over {max_bytes} bytes; refused", url=url)
+        if not decoder.eof:
+            raise BodyError(f"truncated {coding} body from {url}", url=url)
+        data = out
+    return data
+
+
 class Transport:
     """Sends requests through the limiters, with retries and the shared pause on 429."""
 
     def __init__(
-        self, client: httpx.Client, limiters: Limiters, retries: int = 5, backoff: float = 1.0
+        self,
+        client: httpx.Client,
+        limiters: Limiters,
+        retries: int = 5,
+        backoff: float = 1.0,
+        max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.client = client
         self.limiters = limiters
         self.retries = retries
         self.backoff = backoff
+        self.max_bytes = max_bytes
         self.requests = {"cdx": 0, "playback": 0}
+        self._lock = threading.Lock()
 
-    def get(self, kind: str, url: str, params: dict[str, str] | None = None) -> httpx.Response:
+    def _read(self, url: str, params: dict[str, str] | None) -> Fetched:
+        with self.client.stream("GET", url, params=params, follow_redirects=False) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise BodyError(
+                    f"{url} is {declared} bytes, over the {self.max_bytes}-byte cap", url=url
+                )
+            if response.is_stream_consumed:
+                # Built in memory (httpx.MockTransport in tests): httpx already decoded it.
+                return Fetched(response.status_code, response.headers, response.content)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise BodyError(f"{url} is over the {self.max_bytes}-byte cap", url=url)
+                chunks.append(chunk)
+            encodings = ",".join(response.headers.get_list("content-encoding"))
+            body = decode_body(b"".join(chunks), encodings, self.max_bytes, url)
+            return Fetched(response.status_code, response.headers, body)
+
+    def get(self, kind: str, url: str, params: dict[str, str] | None = None) -> Fetched:
         limiter = self.limiters.cdx if kind == "cdx" else self.limiters.playback
         attempt = 0
         waits = 0
         while True:
             limiter.acquire()
-            self.requests[kind] += 1
+            with self._lock:
+                self.requests[kind] += 1
             try:
-                response = self.client.get(url, params=params, follow_redirects=False)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                response = self._read(url, params)
+            except httpx.RequestError as exc:  # transport errors, timeouts, decoding errors
                 problem = f"{type(exc).__name__}: {exc}"
+            except BodyError as exc:
+                problem = str(exc)
             else:
                 is_memento = "memento-datetime" in response.headers
                 if response.status_code == 429 and not is_memento:
@@ -252,7 +343,7 @@ class Transport:
             self.limiters.clock.sleep(delay)
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: Fetched) -> float:
     value = response.headers.get("retry-after", "")
     if value.strip().isdigit():
         return float(value.strip())
@@ -263,7 +354,7 @@ def _retry_after(response: httpx.Response) -> float:
     return max(1.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _check_cdx_response(response: httpx.Response, url: str) -> str:
+def _check_cdx_response(response: Fetched, url: str) -> str:
     if response.status_code == 403 or "AccessControlException" in response.headers.get(
         "x-archive-wayback-runtime-error", ""
     ):
@@ -338,7 +429,56 @@ def search(
             params["from"] = last
 
 
+def payload_digest(body: bytes) -> str:
+    """base32 SHA-1, as the CDX index writes a payload's digest."""
+    import base64
+    import hashlib
+
+    return base64.b32encode(hashlib.sha1(body).digest()).decode()
+
+
+DIGEST_RETRIES = 3
+
+
 def fetch_memento(
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    timestamp: str,
+    url: str,
+    max_redirects: int = 5,
+    digest: str | None = None,
+) -> Memento:
+    """Like _fetch_memento, and when the CDX `digest` is known, check the body against it.
+
+    A body whose SHA-1 is not the index's (an empty 200, an error page, a truncated or swapped
+    answer) is fetched again; if it still differs after DIGEST_RETRIES tries it is accepted with
+    a warning, because IA may re-encode a payload on playback (wayback-facts.md 1.1)."""
+    for attempt in range(DIGEST_RETRIES + 1):
+        memento = _fetch_memento(transport, endpoint, timestamp, url, max_redirects)
+        if (
+            not digest
+            or digest in ("-", EMPTY_DIGEST)
+            or memento.redirects
+            or memento.status != 200
+            or payload_digest(memento.body) == digest
+        ):
+            return memento
+        if attempt < DIGEST_RETRIES:
+            log.info(
+                "body of %s (%s) does not match its CDX digest; fetching again", url, timestamp
+            )
+            transport.limiters.clock.sleep(transport.backoff * 2**attempt)
+    log.warning(
+        "body of %s (%s) still differs from its CDX digest %s after %d tries; kept",
+        url,
+        timestamp,
+        digest,
+        DIGEST_RETRIES + 1,
+    )
+    return memento
+
+
+def _fetch_memento(
     transport: Transport,
     endpoint: ArchiveEndpoint,
     timestamp: str,

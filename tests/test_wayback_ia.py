@@ -296,3 +296,42 @@ def test_retries_run_out_into_a_failed_capture(tmp_path: Path) -> None:
     assert row["attempts"] == 1
     with pytest.raises(FetchError):
         fetch_memento(transport, IA, "20200101000000", "https://example.com/p")
+
+
+def test_a_body_that_is_not_the_capture_is_fetched_again() -> None:
+    """An empty 200 (or any swapped body) does not match the CDX digest: fetch it again."""
+    from crawler.wayback import payload_digest
+
+    good = page(V1)
+    answers = [b"", b"%PDF-1.4 not the page", good]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return memento(answers.pop(0), "20170101000000")
+
+    transport, _, seen = make_transport(handler)
+    result = fetch_memento(
+        transport, IA, "20170101000000", "https://x.example/", digest=payload_digest(good)
+    )
+    assert result.body == good and len(seen) == 3
+
+
+def test_a_lasting_digest_mismatch_is_kept_as_ia_may_re_encode() -> None:
+    transport, _, seen = make_transport(lambda r: memento(page(V2), "20170101000000"))
+    result = fetch_memento(transport, IA, "20170101000000", "https://x.example/", digest="Z" * 32)
+    assert result.body == page(V2) and len(seen) == 4
+
+
+def test_decode_body_refuses_truncated_and_oversized_streams() -> None:
+    import gzip
+
+    from crawler.wayback import BodyError, decode_body
+
+    body = b"<html>" + b"policy " * 1000 + b"</html>"
+    packed = gzip.compress(body)
+    assert decode_body(packed, ", gzip", 10**6, "u") == body  # IA's double header
+    with pytest.raises(BodyError, match="truncated"):
+        decode_body(packed[: len(packed) // 2], "gzip", 10**6, "u")
+    with pytest.raises(BodyError, match="over"):
+        decode_body(gzip.compress(b"0" * 5_000_000), "gzip", 1_000_000, "u")
+    with pytest.raises(BodyError, match="undecodable"):
+        decode_body(b"not gzip at all", "gzip", 10**6, "u")
