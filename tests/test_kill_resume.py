@@ -31,6 +31,8 @@ def _command(config: Path) -> list[str]:
 
 
 def _state(db_path: Path) -> dict[str, object]:
+    if not db_path.exists():
+        return {}  # killed before it created the file
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -58,31 +60,43 @@ def _state(db_path: Path) -> dict[str, object]:
         conn.close()
 
 
-def test_sigkill_at_random_moments_then_resume_equals_one_run(
+def _set_rate(config: Path, per_second: float) -> None:
+    import re
+
+    text = re.sub(
+        r"playback_per_second = [0-9.]+", f"playback_per_second = {per_second}", config.read_text()
+    )
+    config.write_text(text)
+
+
+def test_sigkill_at_20_random_moments_then_resume_equals_one_run(
     tmp_path: Path, pywb_archive: PywbArchive
 ) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
     reference = _config(tmp_path / "reference", pywb_archive)
-    started = time.monotonic()
+    _set_rate(reference, 1000)
     subprocess.run(_command(reference), check=True, env=env, capture_output=True, timeout=120)
-    full_run = time.monotonic() - started
     expected = _state(reference.parent / "test.db")
     assert len(expected["changes"]) == 5  # type: ignore[arg-type]
 
     config = _config(tmp_path / "killed", pywb_archive)
+    _set_rate(config, 0.7)  # slow playback, so that kills land in the middle of the work
     rng = random.Random(20261122)
-    kills = 0
+    moments = []
     for _ in range(20):
         process = subprocess.Popen(
             _command(config), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(0.2, max(0.4, full_run / 3)))
-        if process.poll() is not None:
-            break  # it finished on its own: the rest is the resumed run below
+        moment = rng.uniform(0.2, 1.3)
+        time.sleep(moment)
+        assert process.poll() is None, "the run finished before its kill: slow it down"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        kills += 1
-    assert kills >= 3, "the run finished before most kills: slow it down"
+        moments.append(moment)
+        assert _state(config.parent / "test.db") is not None  # consistent after every kill
+    partial = _state(config.parent / "test.db")
+    assert partial != expected, "the kills left nothing to resume: they came too late"
+    _set_rate(config, 1000)
     finished = subprocess.run(
         _command(config), env=env, capture_output=True, text=True, timeout=120
     )
