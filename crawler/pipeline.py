@@ -25,7 +25,6 @@ from crawler.errors import (
     ExtractionError,
     FetchError,
     NoMemento,
-    RedirectLoop,
 )
 from crawler.extract import EXTRACTOR_VERSION, document_hints, extract, looks_like_html
 from crawler.pdf import extract_pdf, is_pdf
@@ -36,12 +35,15 @@ from crawler.wayback import (
     Memento,
     Transport,
     fetch_memento,
+    payload_digest,
     search,
 )
 from db import store
 
 log = logging.getLogger(__name__)
 
+# A broken answer that no digest can vouch for is tried on this many runs before it is skipped.
+UNVERIFIED_ATTEMPTS = 5
 HTML_MIMETYPES = (
     "text/html",
     "application/xhtml+xml",
@@ -294,7 +296,8 @@ def _store_outcome(
     result: BackfillResult,
 ) -> None:
     if isinstance(outcome, CrawlerError):
-        skip = isinstance(outcome, NoMemento | RedirectLoop)
+        # A redirect loop may be a passing fault: failed, so the next run tries it again.
+        skip = isinstance(outcome, NoMemento)
         state = "skipped" if skip else "failed"
         if isinstance(outcome, Blocked | FetchError) and not skip:
             result.errors.append(str(outcome))
@@ -358,6 +361,24 @@ def _store_outcome(
             except ExtractionError as exc:
                 reason = f"no text: {exc}"
         if reason is not None:
+            verified = (
+                capture.digest not in ("", "-", EMPTY_DIGEST)
+                and not memento.redirects
+                and payload_digest(memento.body) == capture.digest
+            )
+            if not verified and capture.attempts + 1 < UNVERIFIED_ATTEMPTS:
+                # Nothing proves this broken answer is the capture (a redirect target has no
+                # digest to check): it may be a passing fault, so try again on later runs.
+                store.settle_capture(
+                    db,
+                    capture.id,
+                    "failed",
+                    f"{reason} (unverified; retried on the next run)",
+                    now,
+                    snapshot_id=snapshot_id,
+                )
+                result.failed += 1
+                return
             store.settle_capture(db, capture.id, "skipped", reason, now, snapshot_id=snapshot_id)
             result.skipped += 1
             return

@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -451,31 +451,57 @@ def fetch_memento(
     """Like _fetch_memento, and when the CDX `digest` is known, check the body against it.
 
     A body whose SHA-1 is not the index's (an empty 200, an error page, a truncated or swapped
-    answer) is fetched again; if it still differs after DIGEST_RETRIES tries it is accepted with
-    a warning, because IA may re-encode a payload on playback (wayback-facts.md 1.1)."""
+    answer) is fetched again. IA may re-encode a payload on playback (wayback-facts.md 1.1), so
+    other bytes that come back the same on three tries are kept, with a warning; answers that
+    keep changing raise FetchError and the capture is retried on the next run."""
+    previous: bytes | None = None
     for attempt in range(DIGEST_RETRIES + 1):
         memento = _fetch_memento(transport, endpoint, timestamp, url, max_redirects)
+        if memento.redirects and memento.status == 200:
+            return _confirmed(transport, endpoint, memento)
         if (
             not digest
-            or digest in ("-", EMPTY_DIGEST)
-            or memento.redirects
+            or digest == "-"  # the empty digest is checked too: a bodyless capture has no page
             or memento.status != 200
             or payload_digest(memento.body) == digest
         ):
             return memento
+        if attempt >= 2 and memento.body == previous:
+            # The same other bytes, again and again: IA re-encoded the payload; keep it.
+            log.warning(
+                "body of %s (%s) differs from its CDX digest %s but is stable; kept",
+                url,
+                timestamp,
+                digest,
+            )
+            return memento
+        previous = memento.body
         if attempt < DIGEST_RETRIES:
             log.info(
                 "body of %s (%s) does not match its CDX digest; fetching again", url, timestamp
             )
             transport.limiters.clock.sleep(transport.backoff * 2**attempt)
-    log.warning(
-        "body of %s (%s) still differs from its CDX digest %s after %d tries; kept",
-        url,
-        timestamp,
-        digest,
-        DIGEST_RETRIES + 1,
+    raise FetchError(
+        f"the answers for {url} ({timestamp}) differ from its CDX digest {digest} and from each "
+        "other; it is retried on the next run",
+        url=url,
     )
-    return memento
+
+
+def _confirmed(transport: Transport, endpoint: ArchiveEndpoint, memento: Memento) -> Memento:
+    """A redirect's target has no digest to check: fetch it again at its exact timestamp and
+    keep it once two answers agree (a passing fault rarely repeats byte for byte)."""
+    previous = memento.body
+    for _ in range(DIGEST_RETRIES):
+        again = _fetch_memento(transport, endpoint, memento.timestamp, memento.url, 0)
+        if again.status == memento.status and again.body == previous:
+            return replace(memento, body=again.body, headers=again.headers)
+        previous = again.body
+    raise FetchError(
+        f"answers for {memento.url} ({memento.timestamp}) kept differing; it is retried on the "
+        "next run",
+        url=memento.playback_url,
+    )
 
 
 def _fetch_memento(

@@ -151,7 +151,8 @@ def test_backfill_over_the_internet_archive_layout(tmp_path: Path) -> None:
     assert states["20180101000000"][0] == "fetched"  # the revisit, without playback
     playbacks = [r for r in seen if r.url.path.startswith("/web/")]
     assert not any("20180101000000" in str(r.url) for r in playbacks)
-    assert result.playback_requests == len(playbacks) == 8
+    # 8, and one more for each redirect target, fetched again to confirm its body.
+    assert result.playback_requests == len(playbacks) == 10
     # Again: nothing new, no playback.
     again = backfill(db, transport, ArchiveConfig(), policy, NOW)
     assert again.playback_requests == 0 and again.new_versions == 0
@@ -315,10 +316,20 @@ def test_a_body_that_is_not_the_capture_is_fetched_again() -> None:
     assert result.body == good and len(seen) == 3
 
 
-def test_a_lasting_digest_mismatch_is_kept_as_ia_may_re_encode() -> None:
+def test_a_stable_digest_mismatch_is_kept_as_ia_may_re_encode() -> None:
     transport, _, seen = make_transport(lambda r: memento(page(V2), "20170101000000"))
     result = fetch_memento(transport, IA, "20170101000000", "https://x.example/", digest="Z" * 32)
-    assert result.body == page(V2) and len(seen) == 4
+    assert result.body == page(V2) and len(seen) == 3
+
+
+def test_answers_that_keep_changing_fail_the_capture_for_now() -> None:
+    counter = iter(range(100))
+    transport, _, seen = make_transport(
+        lambda r: memento(page(f"noise {next(counter)}"), "20170101000000")
+    )
+    with pytest.raises(FetchError, match="retried on the next run"):
+        fetch_memento(transport, IA, "20170101000000", "https://x.example/", digest="Z" * 32)
+    assert len(seen) == 4
 
 
 def test_decode_body_refuses_truncated_and_oversized_streams() -> None:
