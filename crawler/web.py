@@ -52,7 +52,11 @@ def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def _db(request: Request) -> Database:
-    return store.connect_readonly(request.app.state.database)
+    """A read-only connection holding one read transaction: every query of the page sees the
+    same snapshot of the database, whatever `policytrail run` commits meanwhile (WAL)."""
+    db = store.connect_readonly(request.app.state.database)
+    db.execute("BEGIN")
+    return db
 
 
 def _policy(db: Database, name: str) -> dict[str, Any]:

@@ -731,7 +731,8 @@ def policies_overview(db: Database) -> list[dict[str, Any]]:
             db,
             """
         SELECT p.id, p.name, p.url, p.kind,
-          (SELECT count(*) FROM versions v WHERE v.policy_id = p.id) AS versions,
+          (SELECT count(*) FROM versions v WHERE v.policy_id = p.id AND v.captures > 0)
+            AS versions,
           (SELECT min(at) FROM changes c WHERE c.policy_id = p.id) AS first_change,
           (SELECT max(at) FROM changes c WHERE c.policy_id = p.id AND c.kind = 'change')
             AS last_change,

@@ -425,3 +425,36 @@ def test_check_and_alerts_commands(rig: Rig) -> None:
     assert code == 0 and {a["state"] for a in json.loads(out)} == {"delivered"}
     code, out = run_cli("--config", str(rig.config_path), "alerts")
     assert code == 0 and "3 alerts" in out
+
+
+def test_secrets_come_from_the_environment_and_are_never_logged(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tests.conftest import run_cli
+
+    password = "pw-never-shown-1234"
+    monkeypatch.setenv("PT_TEST_SMTP_PASSWORD", password)
+    rig.config_path.write_text(
+        rig.config_path.read_text().replace(
+            'security = "none"',
+            'security = "none"\nusername = "bot"\npassword_env = "PT_TEST_SMTP_PASSWORD"',
+        )
+    )
+    caplog.set_level(logging.DEBUG)
+    watcher = rig.watcher()
+    watcher.run_cycle(T0)
+    substantive_edit(rig)
+    rig.hook.down = True
+    watcher.run_cycle(T0 + DAY)  # SMTP login fails (the test server has no AUTH), hook is down
+    code, out = run_cli("--config", str(rig.config_path), "alerts", "--json")
+    errors = " ".join(a["last_error"] or "" for a in json.loads(out))
+    assert "SMTP" in errors and "HTTP 500" in errors
+    for secret in (password, SECRET):
+        assert secret not in caplog.text and secret not in out
+        assert secret not in rig.config_path.read_text()
+    monkeypatch.delenv("PT_TEST_SMTP_PASSWORD")
+    rig.watcher().deliver(T0 + 2 * DAY)
+    code, out = run_cli("--config", str(rig.config_path), "alerts", "--json")
+    assert "PT_TEST_SMTP_PASSWORD" in out and "is not set" in out  # names the variable only
