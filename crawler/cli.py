@@ -449,6 +449,7 @@ def show(obj: Context, name: str, at: str | None, number: int | None, as_json: b
 
     if at and number:
         raise click.UsageError("give --at or --version, not both")
+    end = _date_to_ts(at, "--at", end=True) if at else "99999999999999"
     with _errors():
         config = obj.config
     db = _open_db(config)
@@ -463,7 +464,6 @@ def show(obj: Context, name: str, at: str | None, number: int | None, as_json: b
             )
         version = versions[number - 1]
     else:
-        end = _date_to_ts(at, "--at", end=True) if at else "99999999999999"
         assert end is not None
         vid = store.version_in_force(db, pid, end)
         if vid is None:
