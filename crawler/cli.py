@@ -159,19 +159,36 @@ def _progress_printer(total_label: str) -> tuple[Callable[[str, Any], None], Cal
 @click.argument("names", nargs=-1)
 @click.option("--from", "from_date", help="Only captures from this date (YYYY[-MM[-DD]]).")
 @click.option("--to", "to_date", help="Only captures up to this date (YYYY[-MM[-DD]]).")
+@click.option(
+    "--strategy",
+    default="all",
+    show_default=True,
+    help="Which captures to play back: all (every distinct digest), bisect (only "
+    "where the text changed; bisect:30d sets the longest gap left unsampled), or "
+    "interval:6m (one capture per period).",
+)
 @click.pass_obj
 def backfill(
-    obj: Context, names: tuple[str, ...], from_date: str | None, to_date: str | None
+    obj: Context,
+    names: tuple[str, ...],
+    from_date: str | None,
+    to_date: str | None,
+    strategy: str,
 ) -> None:
     """Record the whole archived history of each policy (all, or NAMES) in the database."""
     from crawler.http import build_client
     from crawler.pipeline import backfill as run_backfill
     from crawler.ratelimit import Limiters
+    from crawler.sampling import parse_strategy
     from crawler.wayback import Transport
     from db import store
 
     from_ts = _date_to_ts(from_date, "--from")
     to_ts = _date_to_ts(to_date, "--to", end=True)
+    try:
+        parse_strategy(strategy)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--strategy") from None
     with _errors():
         config = obj.config
         policies = config.select_policies(names)
@@ -199,6 +216,7 @@ def backfill(
                         to_ts=to_ts,
                         progress=update,
                         ignore=config.ignore_for(policy),
+                        strategy=strategy,
                     )
                 except CrawlerError as exc:
                     failures += 1

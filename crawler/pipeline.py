@@ -29,6 +29,7 @@ from crawler.errors import (
 from crawler.extract import EXTRACTOR_VERSION, document_hints, extract, looks_like_html
 from crawler.pdf import extract_pdf, is_pdf
 from crawler.render import render_text
+from crawler.sampling import Bisect, interval_sample, parse_strategy
 from crawler.wayback import (
     EMPTY_DIGEST,
     ArchiveEndpoint,
@@ -125,6 +126,7 @@ def backfill(
     progress: Progress | None = None,
     ignore: tuple[str, ...] | None = None,
     sinks: Sequence[AlertConfig] = (),
+    strategy: str = "all",
 ) -> BackfillResult:
     """Record every capture of `policy` and every distinct text it had. Idempotent."""
     endpoint = ArchiveEndpoint.from_url(archive.url)
@@ -136,7 +138,20 @@ def backfill(
     requests_before = dict(transport.requests)
     try:
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
-        _settle(db, transport, endpoint, archive, policy, pid, now, from_ts, to_ts, result, notify)
+        _settle(
+            db,
+            transport,
+            endpoint,
+            archive,
+            policy,
+            pid,
+            now,
+            from_ts,
+            to_ts,
+            result,
+            notify,
+            strategy,
+        )
         result.changes_new = record_changes(
             db, pid, now, ignore, sinks if result.versions_before else (), policy.alert
         )
@@ -187,6 +202,7 @@ def _settle(
     to_ts: str | None,
     result: BackfillResult,
     notify: Progress,
+    strategy: str = "all",
 ) -> None:
     to_fetch: list[store.CaptureRow] = []
     waiting: dict[str, list[store.CaptureRow]] = {}  # digest → captures waiting for its fetch
@@ -211,10 +227,134 @@ def _settle(
             waiting[capture.digest] = []
         to_fetch.append(capture)
     notify("planned", result)
+    kind, days = parse_strategy(strategy)
+    if kind == "all":
+        _fetch_batch(
+            db, transport, endpoint, archive, policy, pid, now, result, notify, to_fetch, waiting
+        )
+    elif kind == "interval":
+        chosen = set(interval_sample([c.timestamp for c in to_fetch], days))
+        _fetch_batch(
+            db,
+            transport,
+            endpoint,
+            archive,
+            policy,
+            pid,
+            now,
+            result,
+            notify,
+            [c for i, c in enumerate(to_fetch) if i in chosen],
+            waiting,
+        )
+        for i, capture in enumerate(to_fetch):
+            if i in chosen:
+                continue
+            for unsampled in [capture, *waiting.pop(capture.digest, [])]:
+                with db.atomic():
+                    store.settle_capture(
+                        db, unsampled.id, "skipped", f"not sampled ({strategy})", now
+                    )
+                result.skipped += 1
+    else:
+        _bisect(
+            db,
+            transport,
+            endpoint,
+            archive,
+            policy,
+            pid,
+            now,
+            result,
+            notify,
+            to_fetch,
+            waiting,
+            days,
+        )
 
+
+def _bisect(
+    db: Database,
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    archive: ArchiveConfig,
+    policy: Policy,
+    pid: int,
+    now: datetime,
+    result: BackfillResult,
+    notify: Progress,
+    candidates: list[store.CaptureRow],
+    waiting: dict[str, list[store.CaptureRow]],
+    max_gap_days: float,
+) -> None:
+    """Play back only what bisection needs; captures between two fetched captures with the
+    same text are recorded as `inferred` with that text."""
+    plan = Bisect([c.timestamp for c in candidates], max_gap_days)
+    while batch := plan.next_batch():
+        _fetch_batch(
+            db,
+            transport,
+            endpoint,
+            archive,
+            policy,
+            pid,
+            now,
+            result,
+            notify,
+            [candidates[i] for i in batch],
+            waiting,
+        )
+        for i in batch:
+            row = db.execute(
+                "SELECT version_id FROM captures WHERE id = ?", [candidates[i].id]
+            ).fetchone()
+            plan.record(i, str(row[0]) if row and row[0] is not None else None)
+    for i, key in plan.inferred().items():
+        capture = candidates[i]
+        text, title = db.execute(
+            "SELECT text, title FROM versions WHERE id = ?", [int(key)]
+        ).fetchone()
+        for inferred in [capture, *waiting.pop(capture.digest, [])]:
+            with db.atomic():
+                store.record_version(
+                    db,
+                    pid,
+                    text=text,
+                    title=title,
+                    timestamp=inferred.timestamp,
+                    snapshot_id=None,
+                    extractor_version=EXTRACTOR_VERSION,
+                    now=now,
+                )
+                store.settle_capture(
+                    db,
+                    inferred.id,
+                    "inferred",
+                    "same text fetched before and after it (bisect)",
+                    now,
+                    version_id=int(key),
+                )
+            result.reused += 1
+
+
+def _fetch_batch(
+    db: Database,
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    archive: ArchiveConfig,
+    policy: Policy,
+    pid: int,
+    now: datetime,
+    result: BackfillResult,
+    notify: Progress,
+    batch: list[store.CaptureRow],
+    waiting: dict[str, list[store.CaptureRow]],
+) -> None:
+    """Play back `batch` with bounded concurrency; store each outcome in capture order, and
+    settle the captures waiting for the same digest."""
     with ThreadPoolExecutor(max_workers=archive.workers, thread_name_prefix="playback") as pool:
         in_flight: deque[tuple[store.CaptureRow, Future[Memento | CrawlerError]]] = deque()
-        queue = deque(to_fetch)
+        queue = deque(batch)
         while queue or in_flight:
             while queue and len(in_flight) < archive.workers * 2:
                 capture = queue.popleft()

@@ -425,7 +425,7 @@ def capture_timeline(db: Database, pid: int) -> list[tuple[str, int]]:
     return [
         (str(ts), int(v))
         for ts, v in db.execute(
-            "SELECT timestamp, version_id FROM captures WHERE policy_id = ? AND state = 'fetched' "
+            "SELECT timestamp, version_id FROM captures WHERE policy_id = ? AND state IN ('fetched', 'inferred') "
             "AND version_id IS NOT NULL ORDER BY timestamp, id",
             [pid],
         ).fetchall()
@@ -593,7 +593,7 @@ def latest_version(db: Database, pid: int) -> dict[str, Any] | None:
     """The version shown by the most recent capture (archive or live)."""
     row = db.execute(
         "SELECT v.id, v.text, v.words, v.title FROM captures c JOIN versions v ON v.id = "
-        "c.version_id WHERE c.policy_id = ? AND c.state = 'fetched' "
+        "c.version_id WHERE c.policy_id = ? AND c.state IN ('fetched', 'inferred') "
         "ORDER BY c.timestamp DESC, c.id DESC LIMIT 1",
         [pid],
     ).fetchone()
@@ -767,7 +767,7 @@ def history_with_changes(db: Database, pid: int) -> list[dict[str, Any]]:
 def version_in_force(db: Database, pid: int, end_timestamp: str) -> int | None:
     """The version shown by the last capture at or before `end_timestamp`."""
     row = db.execute(
-        "SELECT version_id FROM captures WHERE policy_id = ? AND state = 'fetched' AND "
+        "SELECT version_id FROM captures WHERE policy_id = ? AND state IN ('fetched', 'inferred') AND "
         "version_id IS NOT NULL AND timestamp <= ? ORDER BY timestamp DESC, id DESC LIMIT 1",
         [pid, end_timestamp],
     ).fetchone()
