@@ -137,8 +137,8 @@ def _progress_printer(total_label: str) -> tuple[Callable[[str, Any], None], Cal
                 task,
                 completed=settled,
                 total=max(result.captures_found, settled),
-                status=f"captures {result.captures_found} · fetched {result.fetched}"
-                f" · versions {result.versions_before + 0}→…",
+                status=f"captures {result.captures_found} · played back {result.fetched} · "
+                f"reused {result.reused} · skipped {result.skipped} · failed {result.failed}",
             )
 
         return update, progress.stop
