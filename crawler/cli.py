@@ -488,7 +488,8 @@ def show(obj: Context, name: str, at: str | None, number: int | None, as_json: b
             raise click.BadParameter(f"no version was captured by {at}", param_hint="--at")
         version = next(v for v in versions if v["id"] == vid)
     text = store.version_text(db, version["id"])
-    policy = next(p for p in store.policies_overview(db) if p["id"] == pid)
+    policy = store.policy_overview(db, name)
+    assert policy is not None
     snapshot = store.first_snapshot(db, version["id"])
     if snapshot and snapshot["source"] == "live":
         line = live_provenance(

@@ -60,10 +60,10 @@ def _db(request: Request) -> Database:
 
 
 def _policy(db: Database, name: str) -> dict[str, Any]:
-    for policy in store.policies_overview(db):
-        if policy["name"] == name:
-            return policy
-    raise HTTPException(404, f"no policy named {name}")
+    policy = store.policy_overview(db, name)
+    if policy is None:
+        raise HTTPException(404, f"no policy named {name}")
+    return policy
 
 
 def highlight(snippet: str) -> Markup:

@@ -209,6 +209,12 @@ def m004_search(db: Database) -> None:
     db.table("changes").create_index(["policy_id", "kind", "at"])
 
 
+@migrations()
+def m005_version_counts(db: Database) -> None:
+    # Counting a policy's live versions (captures > 0) straight from the index.
+    db.table("versions").create_index(["policy_id", "captures"])
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

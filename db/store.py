@@ -724,12 +724,7 @@ def version_number(db: Database, pid: int, version_id: int) -> int:
 # -- queries ----------------------------------------------------------------------------------
 
 
-def policies_overview(db: Database) -> list[dict[str, Any]]:
-    """Every policy with its version count, first and last change, and last check."""
-    return list(
-        rows(
-            db,
-            """
+OVERVIEW = """
         SELECT p.id, p.name, p.url, p.kind,
           (SELECT count(*) FROM versions v WHERE v.policy_id = p.id AND v.captures > 0)
             AS versions,
@@ -739,11 +734,18 @@ def policies_overview(db: Database) -> list[dict[str, Any]]:
           s.last_check_at, s.last_check_status, s.last_error,
           (SELECT count(*) FROM problems q WHERE q.policy_id = p.id AND q.closed_at IS NULL)
             AS open_problems
-        FROM policies p LEFT JOIN policy_state s ON s.policy_id = p.id
-        ORDER BY p.name
-    """,
-        )
-    )
+        FROM policies p LEFT JOIN policy_state s ON s.policy_id = p.id"""
+
+
+def policies_overview(db: Database) -> list[dict[str, Any]]:
+    """Every policy with its version count, first and last change, and last check."""
+    return list(rows(db, OVERVIEW + " ORDER BY p.name"))
+
+
+def policy_overview(db: Database, name: str) -> dict[str, Any] | None:
+    """The same for one policy, or None."""
+    found = list(rows(db, OVERVIEW + " WHERE p.name = ?", [name]))
+    return found[0] if found else None
 
 
 def history_with_changes(db: Database, pid: int) -> list[dict[str, Any]]:

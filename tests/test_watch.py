@@ -335,19 +335,24 @@ def test_run_stops_cleanly_on_sigterm(rig: Rig) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    checked = False
-    while time.monotonic() < deadline and not checked:
-        time.sleep(0.2)
-        if (rig.folder / "watch.db").exists():
-            db = rig.db()
-            checked = bool(
-                db.execute("SELECT count(*) FROM captures WHERE source = 'live'").fetchone()[0]
-            )
-            db.close()
-    assert checked, "policytrail run did not check the page within 30 s"
-    process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        checked = False
+        while time.monotonic() < deadline and not checked:
+            time.sleep(0.2)
+            if (rig.folder / "watch.db").exists():
+                db = rig.db()
+                checked = bool(
+                    db.execute("SELECT count(*) FROM captures WHERE source = 'live'").fetchone()[0]
+                )
+                db.close()
+        assert checked, "policytrail run did not check the page within 30 s"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:  # never leave a process behind, whatever failed
+            process.kill()
+            process.communicate()
     assert process.returncode == 0, err
     assert "stopped" in err
     assert store.rows(rig.db(), "PRAGMA integrity_check").__next__() == {"integrity_check": "ok"}
