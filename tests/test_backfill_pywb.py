@@ -175,3 +175,21 @@ def test_reextraction_is_a_technical_change_never_an_alert(
     # Again: nothing changes.
     code, out = run_cli("--config", str(config), "reextract")
     assert "0 captures with a new text" in out
+
+
+def test_pywb_cdx_pages_by_time_windows(pywb_archive: PywbArchive) -> None:
+    """pywb has no resume keys: small pages walk the index by time windows, nothing twice."""
+    import httpx
+
+    from crawler.ratelimit import Limiters
+    from crawler.wayback import ArchiveEndpoint, Transport, search
+
+    endpoint = ArchiveEndpoint.from_url(pywb_archive.url)
+    with httpx.Client() as client:
+        transport = Transport(client, Limiters(60000, 1000))
+        pages = list(search(transport, endpoint, TIMELINE[0].url, page_size=4))
+        whole = list(search(transport, endpoint, TIMELINE[0].url))
+    rows = [c for page in pages for c in page]
+    assert len(pages) >= 4 and all(len(page) <= 4 for page in pages)
+    assert rows == [c for page in whole for c in page]
+    assert len({(c.timestamp, c.original) for c in rows}) == len(rows) == 15
