@@ -110,6 +110,7 @@ def build(
             url = url_of(name)
             truth[url] = []
             dates = [datetime.fromisoformat(str(r["date"])) for r in rows]
+            last = dates[0] - timedelta(days=1)
             dates.append(dates[-1] + timedelta(days=60))
             for i, row in enumerate(rows):
                 markdown = str(row["markdown"])
@@ -121,7 +122,9 @@ def build(
                 )
                 key = hashlib.sha256(text.encode()).hexdigest()
                 start, end = dates[i], max(dates[i + 1], dates[i] + timedelta(hours=2))
-                when = start + timedelta(hours=1)
+                # Playback addresses a capture by its second: two captures of one URL in the
+                # same second cannot both be played back, so keep them strictly increasing.
+                when = max(start + timedelta(hours=1), last + timedelta(minutes=1))
                 made = 0
                 while when < end and made < per_version:
                     noise += 1
@@ -147,6 +150,7 @@ def build(
                     writer.write_record(record)
                     record.raw_stream.close()
                     truth[url].append((ts, key))
+                    last = when
                     when += timedelta(days=7)
                     made += 1
     archive = PywbArchive(folder / "pywb", collection="sim")
