@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -84,6 +83,8 @@ def build_payload(db: Database, alert: dict[str, Any]) -> dict[str, Any]:
     change = store.change_row(db, int(alert["change_id"]))
     old = store.version_row(db, int(change["from_version_id"]))
     new = store.version_row(db, int(change["to_version_id"]))
+    numbers = {v["id"]: v["number"] for v in store.history(db, pid)}  # one query, not four
+    old_number, new_number = numbers.get(old["id"], 0), numbers.get(new["id"], 0)
     sections = json.loads(change["sections"] or "[]")
     payload.update(
         summary=change["summary"],
@@ -98,21 +99,19 @@ def build_payload(db: Database, alert: dict[str, Any]) -> dict[str, Any]:
             "sections": sections,
         },
         old_version={
-            "number": store.version_number(db, pid, old["id"]),
+            "number": old_number,
             "first_seen": old["first_seen"],
             "last_seen": old["last_seen"],
             "text_sha256": old["text_sha256"],
         },
         new_version={
-            "number": store.version_number(db, pid, new["id"]),
+            "number": new_number,
             "first_seen": new["first_seen"],
             "text_sha256": new["text_sha256"],
         },
         links={
             "policy": alert["policy_url"],
-            "diff_command": f"policytrail diff {alert['policy']} "
-            f"{store.version_number(db, pid, old['id'])} "
-            f"{store.version_number(db, pid, new['id'])}",
+            "diff_command": f"policytrail diff {alert['policy']} {old_number} {new_number}",
         },
     )
     return payload
@@ -449,7 +448,3 @@ def deliver(
         if own_client:
             client.close()
     return report
-
-
-def http_date(when: datetime) -> str:
-    return format_datetime(when, usegmt=True)

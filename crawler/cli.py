@@ -253,6 +253,13 @@ def _open_db(config: Config) -> Any:
     return store.connect(config.database)
 
 
+def _config_and_db(obj: Context) -> tuple[Config, Any]:
+    """The config (one-line errors) and its existing database."""
+    with _errors():
+        config = obj.config
+    return config, _open_db(config)
+
+
 def _policy_id(db: Any, config: Config, name: str) -> int:
     from db import store
 
@@ -386,9 +393,7 @@ def history(obj: Context, name: str, as_json: bool) -> None:
     """The versions of policy NAME, oldest first, with the change that brought each."""
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name)
     versions = store.history_with_changes(db, pid)
     if as_json:
@@ -428,9 +433,7 @@ def policies(obj: Context, as_json: bool) -> None:
     """Tracked policies: versions, first and last change, last check and its status."""
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     items = store.policies_overview(db)
     if as_json:
         _echo_json(items)
@@ -468,9 +471,7 @@ def show(obj: Context, name: str, at: str | None, number: int | None, as_json: b
     if at and number:
         raise click.UsageError("give --at or --version, not both")
     end = _date_to_ts(at, "--at", end=True) if at else "99999999999999"
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name)
     versions = store.history(db, pid)
     if not versions:
@@ -522,9 +523,7 @@ def changes(
     """Changes, newest first, with their section summaries."""
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     start = _date_to_ts(since, "--since")
     items = [
@@ -571,9 +570,7 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
 
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     try:
         hits = store.search(db, _fts_query(query), pid, limit)
@@ -654,9 +651,7 @@ def export(obj: Context, directory: Path, fmt: str, name: str | None) -> None:
     from crawler.wayback import ArchiveEndpoint, timestamp_to_datetime
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     items = store.export_rows(db, pid)
     root = directory.resolve()
@@ -729,9 +724,7 @@ def stats(obj: Context, as_json: bool) -> None:
     """What the database holds."""
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     data = store.stats(db)
     if as_json:
         _echo_json(data)
@@ -768,9 +761,7 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
     from crawler.diff import diff_texts
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name)
     if a is None:
         changes = [c for c in store.changes(db, pid) if c["kind"] == "change"]
@@ -798,18 +789,18 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
 
 
 def _read_text(path: Path) -> str:
-    from crawler.extract import extract as extract_document
-    from crawler.pdf import extract_pdf, is_pdf
+    from crawler.extract import extract_any
+    from crawler.pdf import is_pdf
     from crawler.render import render_text
 
     body = path.read_bytes()
-    if is_pdf(body):
-        return render_text(extract_pdf(body))
     head = body[:2048].lstrip().lower()
-    if path.suffix.lower() in (".html", ".htm", ".xhtml") or head.startswith(
-        (b"<!doctype", b"<html")
+    if (
+        is_pdf(body)
+        or path.suffix.lower() in (".html", ".htm", ".xhtml")
+        or head.startswith((b"<!doctype", b"<html"))
     ):
-        return render_text(extract_document(body))
+        return render_text(extract_any(body))
     return body.decode("utf-8", errors="replace")
 
 
@@ -858,9 +849,7 @@ def extract(
     out_dir: Path | None,
 ) -> None:
     """Turn saved HTML pages into clean policy text (markdown with a provenance line)."""
-    from crawler.extract import document_hints
-    from crawler.extract import extract as extract_document
-    from crawler.pdf import extract_pdf, is_pdf
+    from crawler.extract import document_hints, extract_any
     from crawler.render import archive_provenance, render_text, render_with_provenance
 
     if timestamp and not re.fullmatch(r"\d{4,14}", timestamp):
@@ -871,17 +860,13 @@ def extract(
         out_dir.mkdir(parents=True, exist_ok=True)
     for path in files:
         try:
-            body = path.read_bytes()
-            if is_pdf(body):
-                document = extract_pdf(body)
-            else:
-                document = extract_document(
-                    body,
-                    base_url=original,
-                    select=select,
-                    remove=remove,
-                    document=document_hints(kind),
-                )
+            document = extract_any(
+                path.read_bytes(),
+                base_url=original,
+                select=select,
+                remove=remove,
+                document=document_hints(kind),
+            )
         except CrawlerError as exc:
             raise click.ClickException(f"{path}: {exc}") from exc
         text = render_text(document)
@@ -1038,9 +1023,7 @@ def alerts(ctx: click.Context, pending: bool, as_json: bool) -> None:
         return
     from db import store
 
-    with _errors():
-        config = ctx.obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(ctx.obj)
     items = store.list_alerts(db, pending_only=pending)
     if as_json:
         click.echo(json.dumps(items, indent=2))
@@ -1072,9 +1055,7 @@ def alerts_retry(obj: Context) -> None:
     from crawler.alerts import deliver
     from db import store
 
-    with _errors():
-        config = obj.config
-    db = _open_db(config)
+    config, db = _config_and_db(obj)
     now = datetime.now(UTC)
     with db.atomic():
         store.retry_alerts(db, now)

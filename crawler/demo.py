@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from crawler.wayback import payload_digest
+
 POLICY_URL = "https://www.larkspur-labs.example/legal/privacy"
 MOVED_URL = "https://www.larkspur-labs.example/privacy-policy"
 COLLECTION = "larkspur"
@@ -263,7 +265,7 @@ def write_warc(path: Path, timeline: list[FixtureCapture] | None = None) -> Path
             date = _warc_date(cap.timestamp)
             if cap.kind == "revisit":
                 orig_url, body = bodies[cap.target]
-                digest = "sha1:" + _b32sha1(body)
+                digest = "sha1:" + payload_digest(body)
                 headers = StatusAndHeaders(
                     "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
                 )
@@ -314,12 +316,6 @@ def write_warc(path: Path, timeline: list[FixtureCapture] | None = None) -> Path
             writer.write_record(record)
             record.raw_stream.close()
     return path
-
-
-def _b32sha1(body: bytes) -> str:
-    import base64
-
-    return base64.b32encode(hashlib.sha1(body).digest()).decode()
 
 
 def free_port() -> int:

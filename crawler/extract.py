@@ -424,30 +424,17 @@ def _has_block(node: LexborNode) -> bool:
     return any(n.tag in BLOCK_TAGS for n in node.traverse() if n is not node and n.is_element_node)
 
 
+# A cell holding any of these is page layout, not a cell of data.
+LAYOUT_IN_CELLS = frozenset(["p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"])
+
+
 def _is_data_table(table: LexborNode) -> bool:
     """A table of data (render as pipe rows), not a layout table (render its cells as blocks)."""
     if len(table.css("table")) > 1:  # css() matches the node itself too
         return False
     for cell in table.css("td, th"):
         if any(
-            n.tag
-            in (
-                "p",
-                "div",
-                "ul",
-                "ol",
-                "h1",
-                "h2",
-                "h3",
-                "h4",
-                "h5",
-                "h6",
-                "table",
-                "blockquote",
-                "pre",
-            )
-            for n in cell.traverse()
-            if n is not cell and n.is_element_node
+            n.tag in LAYOUT_IN_CELLS for n in cell.traverse() if n is not cell and n.is_element_node
         ):
             return False
         if len(WS.sub(" ", cell.text(deep=True) or "")) > 300:
@@ -748,3 +735,27 @@ def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
         if best:
             return blocks[best[1] : best[2]]
     return blocks
+
+
+def extract_any(
+    body: bytes,
+    *,
+    content_type: str = "",
+    base_url: str = "",
+    select: str | None = None,
+    remove: str | None = None,
+    document: tuple[str, ...] = (),
+) -> Document:
+    """A PDF through crawler.pdf, anything else as HTML. Raises ExtractionError."""
+    from crawler.pdf import extract_pdf, is_pdf  # pdf imports this module: import it late
+
+    if is_pdf(body, content_type):
+        return extract_pdf(body)
+    return extract(
+        body,
+        content_type=content_type,
+        base_url=base_url,
+        select=select,
+        remove=remove,
+        document=document,
+    )

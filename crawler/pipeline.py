@@ -26,8 +26,14 @@ from crawler.errors import (
     FetchError,
     NoMemento,
 )
-from crawler.extract import EXTRACTOR_VERSION, document_hints, extract, looks_like_html
-from crawler.pdf import extract_pdf, is_pdf
+from crawler.extract import (
+    EXTRACTOR_VERSION,
+    Document,
+    document_hints,
+    extract_any,
+    looks_like_html,
+)
+from crawler.pdf import is_pdf
 from crawler.render import render_text
 from crawler.sampling import Bisect, interval_sample, parse_strategy
 from crawler.wayback import (
@@ -138,20 +144,8 @@ def backfill(
     requests_before = dict(transport.requests)
     try:
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
-        _settle(
-            db,
-            transport,
-            endpoint,
-            archive,
-            policy,
-            pid,
-            now,
-            from_ts,
-            to_ts,
-            result,
-            notify,
-            strategy,
-        )
+        run = _Crawl(db, transport, endpoint, archive, policy, pid, now, result, notify)
+        _settle(run, from_ts, to_ts, strategy)
         result.changes_new = record_changes(
             db, pid, now, ignore, sinks if result.versions_before else (), policy.alert
         )
@@ -190,20 +184,23 @@ def _walk_cdx(
         store.set_cdx_complete(db, pid, now)
 
 
-def _settle(
-    db: Database,
-    transport: Transport,
-    endpoint: ArchiveEndpoint,
-    archive: ArchiveConfig,
-    policy: Policy,
-    pid: int,
-    now: datetime,
-    from_ts: str | None,
-    to_ts: str | None,
-    result: BackfillResult,
-    notify: Progress,
-    strategy: str = "all",
-) -> None:
+@dataclass
+class _Crawl:
+    """What every step of one policy's backfill works with."""
+
+    db: Database
+    transport: Transport
+    endpoint: ArchiveEndpoint
+    archive: ArchiveConfig
+    policy: Policy
+    pid: int
+    now: datetime
+    result: BackfillResult
+    notify: Progress
+
+
+def _settle(run: _Crawl, from_ts: str | None, to_ts: str | None, strategy: str = "all") -> None:
+    db, pid, now, result = run.db, run.pid, run.now, run.result
     to_fetch: list[store.CaptureRow] = []
     waiting: dict[str, list[store.CaptureRow]] = {}  # digest → captures waiting for its fetch
     for capture in store.open_captures(db, pid, from_ts, to_ts):
@@ -226,27 +223,13 @@ def _settle(
                 continue
             waiting[capture.digest] = []
         to_fetch.append(capture)
-    notify("planned", result)
+    run.notify("planned", result)
     kind, days = parse_strategy(strategy)
     if kind == "all":
-        _fetch_batch(
-            db, transport, endpoint, archive, policy, pid, now, result, notify, to_fetch, waiting
-        )
+        _fetch_batch(run, to_fetch, waiting)
     elif kind == "interval":
         chosen = set(interval_sample([c.timestamp for c in to_fetch], days))
-        _fetch_batch(
-            db,
-            transport,
-            endpoint,
-            archive,
-            policy,
-            pid,
-            now,
-            result,
-            notify,
-            [c for i, c in enumerate(to_fetch) if i in chosen],
-            waiting,
-        )
+        _fetch_batch(run, [c for i, c in enumerate(to_fetch) if i in chosen], waiting)
         for i, capture in enumerate(to_fetch):
             if i in chosen:
                 continue
@@ -257,53 +240,21 @@ def _settle(
                     )
                 result.skipped += 1
     else:
-        _bisect(
-            db,
-            transport,
-            endpoint,
-            archive,
-            policy,
-            pid,
-            now,
-            result,
-            notify,
-            to_fetch,
-            waiting,
-            days,
-        )
+        _bisect(run, to_fetch, waiting, days)
 
 
 def _bisect(
-    db: Database,
-    transport: Transport,
-    endpoint: ArchiveEndpoint,
-    archive: ArchiveConfig,
-    policy: Policy,
-    pid: int,
-    now: datetime,
-    result: BackfillResult,
-    notify: Progress,
+    run: _Crawl,
     candidates: list[store.CaptureRow],
     waiting: dict[str, list[store.CaptureRow]],
     max_gap_days: float,
 ) -> None:
     """Play back only what bisection needs; captures between two fetched captures with the
     same text are recorded as `inferred` with that text."""
+    db, pid, now, result = run.db, run.pid, run.now, run.result
     plan = Bisect([c.timestamp for c in candidates], max_gap_days)
     while batch := plan.next_batch():
-        _fetch_batch(
-            db,
-            transport,
-            endpoint,
-            archive,
-            policy,
-            pid,
-            now,
-            result,
-            notify,
-            [candidates[i] for i in batch],
-            waiting,
-        )
+        _fetch_batch(run, [candidates[i] for i in batch], waiting)
         for i in batch:
             row = db.execute(
                 "SELECT version_id FROM captures WHERE id = ?", [candidates[i].id]
@@ -338,20 +289,11 @@ def _bisect(
 
 
 def _fetch_batch(
-    db: Database,
-    transport: Transport,
-    endpoint: ArchiveEndpoint,
-    archive: ArchiveConfig,
-    policy: Policy,
-    pid: int,
-    now: datetime,
-    result: BackfillResult,
-    notify: Progress,
-    batch: list[store.CaptureRow],
-    waiting: dict[str, list[store.CaptureRow]],
+    run: _Crawl, batch: list[store.CaptureRow], waiting: dict[str, list[store.CaptureRow]]
 ) -> None:
     """Play back `batch` with bounded concurrency; store each outcome in capture order, and
     settle the captures waiting for the same digest."""
+    archive = run.archive
     with ThreadPoolExecutor(max_workers=archive.workers, thread_name_prefix="playback") as pool:
         in_flight: deque[tuple[store.CaptureRow, Future[Memento | CrawlerError]]] = deque()
         queue = deque(batch)
@@ -363,8 +305,8 @@ def _fetch_batch(
                         capture,
                         pool.submit(
                             _fetch,
-                            transport,
-                            endpoint,
+                            run.transport,
+                            run.endpoint,
                             archive,
                             capture.timestamp,
                             capture.original,
@@ -374,12 +316,12 @@ def _fetch_batch(
                 )
             capture, future = in_flight.popleft()
             outcome = future.result()
-            _store_outcome(db, policy, pid, capture, outcome, endpoint, now, result)
+            _store_outcome(run, capture, outcome)
             for later in waiting.pop(capture.digest, []):
-                if not _reuse(db, pid, later, now, result):
+                if not _reuse(run.db, run.pid, later, run.now, run.result):
                     queue.appendleft(later)  # the first fetch failed: try this capture itself
                     waiting.setdefault(later.digest, [])
-            notify("fetched", result)
+            run.notify("fetched", run.result)
 
 
 def _reuse(
@@ -425,16 +367,8 @@ def _reuse(
     return True
 
 
-def _store_outcome(
-    db: Database,
-    policy: Policy,
-    pid: int,
-    capture: store.CaptureRow,
-    outcome: Memento | CrawlerError,
-    endpoint: ArchiveEndpoint,
-    now: datetime,
-    result: BackfillResult,
-) -> None:
+def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | CrawlerError) -> None:
+    db, policy, pid, now, result = run.db, run.policy, run.pid, run.now, run.result
     if isinstance(outcome, CrawlerError):
         # A redirect loop may be a passing fault: failed, so the next run tries it again.
         skip = isinstance(outcome, NoMemento)
@@ -484,17 +418,7 @@ def _store_outcome(
         text = title = ""
         if reason is None:
             try:
-                if is_pdf(memento.body, memento.content_type):
-                    document = extract_pdf(memento.body)
-                else:
-                    document = extract(
-                        memento.body,
-                        content_type=memento.content_type,
-                        base_url=memento.url,
-                        select=policy.select,
-                        remove=policy.remove,
-                        document=document_hints(policy.kind, policy.title),
-                    )
+                document = _extract_for(policy, memento.body, memento.content_type, memento.url)
                 text, title = render_text(document), document.title
                 if not document.blocks:
                     reason = "no text extracted"
@@ -538,6 +462,18 @@ def _store_outcome(
             db, capture.id, "fetched", note, now, snapshot_id=snapshot_id, version_id=version_id
         )
     result.fetched += 1
+
+
+def _extract_for(policy: Policy, body: bytes, content_type: str, url: str) -> Document:
+    """The policy's text from a body, with its selectors and document hints."""
+    return extract_any(
+        body,
+        content_type=content_type,
+        base_url=url,
+        select=policy.select,
+        remove=policy.remove,
+        document=document_hints(policy.kind, policy.title),
+    )
 
 
 def _memento_problem(memento: Memento) -> str | None:
@@ -714,8 +650,6 @@ def check(
     """Fetch the live page now and record what it says: a new version (and its change, and its
     alerts, in one transaction), the same version seen again, or a failure. Repeated failures
     and a text that suddenly shrinks raise problem notices, never change alerts."""
-    import base64
-    import hashlib
 
     from crawler.live import fetch_live
     from crawler.render import render_text
@@ -802,23 +736,13 @@ def check(
     if result.status != 200:
         return fail(f"HTTP {result.status} from {result.url}")
     try:
-        if is_pdf(result.body, result.content_type):
-            document = extract_pdf(result.body)
-        else:
-            document = extract(
-                result.body,
-                content_type=result.content_type,
-                base_url=result.url,
-                select=policy.select,
-                remove=policy.remove,
-                document=document_hints(policy.kind, policy.title),
-            )
+        document = _extract_for(policy, result.body, result.content_type, result.url)
         if not document.blocks:
             raise ExtractionError("no text on the page")
     except CrawlerError as exc:
         return fail(f"no text from {result.url}: {exc}")
     text = render_text(document)
-    digest = base64.b32encode(hashlib.sha1(result.body).digest()).decode()
+    digest = payload_digest(result.body)
     words = len(text.split())
     shrunk = (
         previous is not None
@@ -1001,17 +925,7 @@ def reextract(
             continue
         body = store.get_blob(db, row["blob_sha256"])
         try:
-            if is_pdf(body, row["content_type"] or ""):
-                document = extract_pdf(body)
-            else:
-                document = extract(
-                    body,
-                    content_type=row["content_type"] or "",
-                    base_url=row["url"],
-                    select=policy.select,
-                    remove=policy.remove,
-                    document=document_hints(policy.kind, policy.title),
-                )
+            document = _extract_for(policy, body, row["content_type"] or "", row["url"])
             texts[row["snapshot_id"]] = (render_text(document), document.title)
         except CrawlerError:
             texts[row["snapshot_id"]] = None  # keep the text it had

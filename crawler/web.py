@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -51,12 +53,16 @@ def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     )
 
 
-def _db(request: Request) -> Database:
+@contextmanager
+def _reading(request: Request) -> Iterator[Database]:
     """A read-only connection holding one read transaction: every query of the page sees the
     same snapshot of the database, whatever `policytrail run` commits meanwhile (WAL)."""
     db = store.connect_readonly(request.app.state.database)
-    db.execute("BEGIN")
-    return db
+    try:
+        db.execute("BEGIN")
+        yield db
+    finally:
+        db.close()
 
 
 def _policy(db: Database, name: str) -> dict[str, Any]:
@@ -139,16 +145,12 @@ def sides(change: SectionChange) -> tuple[Markup, Markup]:
 
 
 async def policies_page(request: Request) -> Response:
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         return _render("policies.html", policies=store.policies_overview(db))
-    finally:
-        db.close()
 
 
 async def timeline_page(request: Request) -> Response:
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         policy = _policy(db, request.path_params["name"])
         versions = store.history_with_changes(db, policy["id"])
         changes = store.changes(db, policy["id"])
@@ -159,13 +161,10 @@ async def timeline_page(request: Request) -> Response:
             changes=changes,
             chart=length_chart(versions, changes),
         )
-    finally:
-        db.close()
 
 
 async def version_page(request: Request) -> Response:
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         policy = _policy(db, request.path_params["name"])
         versions = store.history(db, policy["id"])
         number = int(request.path_params["number"])
@@ -180,13 +179,10 @@ async def version_page(request: Request) -> Response:
             text=store.version_text(db, version["id"]),
             snapshot=store.first_snapshot(db, version["id"]),
         )
-    finally:
-        db.close()
 
 
 async def diff_page(request: Request) -> Response:
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         policy = _policy(db, request.path_params["name"])
         versions = store.history(db, policy["id"])
         if len(versions) < 2:
@@ -227,27 +223,21 @@ async def diff_page(request: Request) -> Response:
             versions=versions,
             view=request.query_params.get("view", "side"),
         )
-    finally:
-        db.close()
 
 
 async def changes_page(request: Request) -> Response:
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         substantive = request.query_params.get("all") != "1"
         items = store.changes(db, substantive_only=substantive, limit=200, kind="change")
         for item in items:
             item["sections_list"] = json.loads(item["sections"] or "[]")
         return _render("changes.html", changes=items, substantive=substantive)
-    finally:
-        db.close()
 
 
 async def changes_atom(request: Request) -> Response:
     from crawler.alerts import _atom
 
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         items = store.changes(db, substantive_only=True, limit=50, kind="change")
         base = str(request.base_url).rstrip("/")
         entries = [
@@ -268,8 +258,6 @@ async def changes_atom(request: Request) -> Response:
             items[0]["at"] if items else "1970-01-01T00:00:00Z",
         )
         return Response(xml, media_type="application/atom+xml")
-    finally:
-        db.close()
 
 
 async def search_page(request: Request) -> Response:
@@ -278,8 +266,7 @@ async def search_page(request: Request) -> Response:
     from crawler.cli import _fts_query
 
     query = request.query_params.get("q", "").strip()
-    db = _db(request)
-    try:
+    with _reading(request) as db:
         hits: list[dict[str, Any]] = []
         error = ""
         if query:
@@ -290,8 +277,6 @@ async def search_page(request: Request) -> Response:
         for hit in hits:
             hit["snippet_html"] = highlight(hit["snippet"])
         return _render("search.html", query=query, hits=hits, error=error)
-    finally:
-        db.close()
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

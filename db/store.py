@@ -369,13 +369,6 @@ def version_text(db: Database, version_id: int) -> str:
     return str(row[0])
 
 
-def capture_counts(db: Database, pid: int) -> dict[str, int]:
-    rows = db.execute(
-        "SELECT state, count(*) FROM captures WHERE policy_id = ? GROUP BY state", [pid]
-    ).fetchall()
-    return {str(state): int(n) for state, n in rows}
-
-
 def table_counts(db: Database) -> dict[str, int]:
     return {
         name: int(db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0])  # noqa: S608
@@ -712,16 +705,6 @@ def version_row(db: Database, version_id: int) -> dict[str, Any]:
             [version_id],
         )
     )
-
-
-def version_number(db: Database, pid: int, version_id: int) -> int:
-    for v in history(db, pid):
-        if v["id"] == version_id:
-            return int(v["number"])
-    return 0
-
-
-# -- queries ----------------------------------------------------------------------------------
 
 
 OVERVIEW = """

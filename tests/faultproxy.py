@@ -18,7 +18,6 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 
@@ -235,7 +234,3 @@ def _cdx_fault(fault: str, text: str, rng: random.Random) -> str:
     elif fault == "cdx-dash-fields":
         lines = [" ".join([*line.split(" ")[:6], "-"]) for line in lines]
     return "\n".join(lines) + "\n"
-
-
-def describe() -> dict[str, Any]:
-    return {"playback": PLAYBACK_FAULTS, "cdx": CDX_FAULTS}

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from crawler.alerts import ID_HEADER, SIGNATURE_HEADER, sign
@@ -142,3 +147,46 @@ def smtp_server() -> Iterator[tuple[int, list[Message]]]:
         yield port, received
     finally:
         controller.stop()
+
+
+ROOT = Path(__file__).parents[1]
+
+
+def policytrail_process(*args: str, **popen: Any) -> subprocess.Popen[Any]:
+    """`python -m crawler.cli ARGS` as a child process that imports this checkout."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], env=env, **popen)
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> None:
+    """Return once `url` answers at all; fail the test after `timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def serve_on_free_port(config: Path) -> tuple[subprocess.Popen[Any], str]:
+    """`policytrail serve` on a free port of 127.0.0.1, answering; (process, base URL)."""
+    from crawler.demo import free_port
+
+    port = free_port()
+    process = policytrail_process(
+        "--config",
+        str(config),
+        "serve",
+        "--port",
+        str(port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(base + "/")
+    return process, base

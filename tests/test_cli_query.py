@@ -138,7 +138,7 @@ def test_export_md_jsonl_csv(config: Path, tmp_path: Path) -> None:
     assert len(table) == 5 and table[4]["first_seen"].startswith("2023-04-10")
 
 
-def test_export_never_writes_outside_its_folder() -> None:
+def test_export_path_parts_cannot_climb_out_of_the_folder() -> None:
     from crawler.cli import _safe_part
 
     for hostile in ("..", "../../etc", "a/b", "/abs", "x\\..\\y", "..."):

@@ -8,13 +8,12 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 
-from crawler.demo import free_port
 from db import store
+from tests.servers import serve_on_free_port
 
 WRITER = """
 import sys
@@ -46,32 +45,9 @@ def test_pages_stay_consistent_while_another_process_writes(tmp_path: Path) -> N
     store.connect(db_path).close()
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\npath = "{db_path}"\n')
-    port = free_port()
+    server, base = serve_on_free_port(config)
     env = dict(os.environ, PYTHONPATH=root)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "--config",
-            str(config),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER.format(root=root, db=str(db_path), count=400)],
             env=env,

@@ -312,25 +312,18 @@ urls = ["json://127.0.0.1:{receiver.httpd.server_address[1]}/notify"]
 
 
 def test_run_stops_cleanly_on_sigterm(rig: Rig) -> None:
-    import os
     import signal
     import subprocess
-    import sys
     import time
 
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "--config",
-            str(rig.config_path),
-            "run",
-            "--tick",
-            "1",
-        ],
-        env=env,
+    from tests.servers import policytrail_process
+
+    process = policytrail_process(
+        "--config",
+        str(rig.config_path),
+        "run",
+        "--tick",
+        "1",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -3,11 +3,7 @@ driven by Playwright). Screenshots go to test-artifacts/ for people to look at."
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawler.demo import PywbArchive, free_port
+from crawler.demo import PywbArchive
 from crawler.pipeline import record_changes
 from db import store
 from tests.conftest import run_cli, write_config
+from tests.servers import serve_on_free_port
 
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -51,36 +48,41 @@ def _chromium() -> str:
     return path
 
 
+def _add_live_version(db: store.Database, pid: int, text: str, ts: str, now: datetime) -> None:
+    """A text seen by a live check at `ts`, as `check` would record it."""
+    with db.atomic():
+        vid = store.record_version(
+            db,
+            pid,
+            text=text,
+            title="Evil",
+            timestamp=ts,
+            snapshot_id=None,
+            extractor_version=1,
+            now=now,
+        )
+        store.add_live_capture(
+            db,
+            pid,
+            timestamp=ts,
+            url="https://evil.example/terms",
+            mimetype="text/html",
+            status=200,
+            digest=ts,
+            state="fetched",
+            reason=None,
+            snapshot_id=None,
+            version_id=vid,
+            now=now,
+        )
+
+
 def _add_hostile_policy(db_path: Path) -> None:
     db = store.connect(db_path)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     pid = store.upsert_policy(db, "evil-terms", "https://evil.example/terms", "terms", now)
     for ts, text in (("20240101000000", HOSTILE_V1), ("20250101000000", HOSTILE_V2)):
-        with db.atomic():
-            vid = store.record_version(
-                db,
-                pid,
-                text=text,
-                title="Evil",
-                timestamp=ts,
-                snapshot_id=None,
-                extractor_version=1,
-                now=now,
-            )
-            store.add_live_capture(
-                db,
-                pid,
-                timestamp=ts,
-                url="https://evil.example/terms",
-                mimetype="text/html",
-                status=200,
-                digest=ts,
-                state="fetched",
-                reason=None,
-                snapshot_id=None,
-                version_id=vid,
-                now=now,
-            )
+        _add_live_version(db, pid, text, ts, now)
     record_changes(db, pid, now)
     db.close()
 
@@ -93,31 +95,7 @@ def server(
     config = write_config(folder, pywb_archive.url)
     assert run_cli("--config", str(config), "backfill")[0] == 0
     _add_hostile_policy(folder / "test.db")
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "--config",
-            str(config),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    process, base = serve_on_free_port(config)
     try:
         yield base, folder / "test.db"
     finally:
@@ -228,31 +206,7 @@ def test_read_only_and_live_while_writing(server: tuple[str, Path]) -> None:
     now = datetime(2026, 2, 1, tzinfo=UTC)
     pid = store.policy_id(db, "evil-terms")
     assert pid is not None
-    with db.atomic():
-        vid = store.record_version(
-            db,
-            pid,
-            text=HOSTILE_V2 + "\nNew clause.\n",
-            title="Evil",
-            timestamp="20260201000000",
-            snapshot_id=None,
-            extractor_version=1,
-            now=now,
-        )
-        store.add_live_capture(
-            db,
-            pid,
-            timestamp="20260201000000",
-            url="https://evil.example/t",
-            mimetype="text/html",
-            status=200,
-            digest="x",
-            state="fetched",
-            reason=None,
-            snapshot_id=None,
-            version_id=vid,
-            now=now,
-        )
+    _add_live_version(db, pid, HOSTILE_V2 + "\nNew clause.\n", "20260201000000", now)
     record_changes(db, pid, now)
     db.close()
     page = httpx.get(base + "/p/evil-terms")
