@@ -425,7 +425,9 @@ def _has_block(node: LexborNode) -> bool:
 
 
 # A cell holding any of these is page layout, not a cell of data.
-LAYOUT_IN_CELLS = frozenset(["p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"])
+LAYOUT_IN_CELLS = frozenset(
+    ["p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"]
+)
 
 
 def _is_data_table(table: LexborNode) -> bool:
