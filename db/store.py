@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,8 +33,7 @@ def connect(path: str | Path) -> Database:
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")
     db = Database(conn)
-    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     if migrations.migrations.pending(db):
@@ -45,6 +45,24 @@ def connect(path: str | Path) -> Database:
             conn.execute("ROLLBACK")
             raise
     return db
+
+
+def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch the file to WAL. The switch needs an exclusive lock, and SQLite may answer
+    "database is locked" at once, without its busy handler, while another process creates
+    or switches the same file (or recovers its WAL index): retry until `patience` runs out."""
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def iso(when: datetime) -> str:
