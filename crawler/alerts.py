@@ -420,7 +420,7 @@ def deliver(
                     write_feeds(db, sink, config.path.parent, sink.threshold == "substantive")
             except (DeliveryError, OSError) as exc:
                 retry_at = now + backoff(int(alert["attempts"]))
-                with db.atomic():
+                with store.writing(db):
                     store.mark_alert(
                         db,
                         int(alert["id"]),
@@ -441,7 +441,7 @@ def deliver(
                     exc,
                 )
                 continue
-            with db.atomic():
+            with store.writing(db):
                 store.mark_alert(db, int(alert["id"]), delivered=True, now=now)
             report.delivered += 1
     finally:

@@ -1057,7 +1057,7 @@ def alerts_retry(obj: Context) -> None:
 
     config, db = _config_and_db(obj)
     now = datetime.now(UTC)
-    with db.atomic():
+    with store.writing(db):
         store.retry_alerts(db, now)
     report = deliver(db, config, now)
     click.echo(f"alerts: {report.delivered} delivered, {report.failed} still failing")

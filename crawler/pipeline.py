@@ -211,7 +211,7 @@ def _settle(run: _Crawl, from_ts: str | None, to_ts: str | None, strategy: str =
                 mimetype, status = original
         reason = _skip_reason(mimetype, status)
         if reason:
-            with db.atomic():
+            with store.writing(db):
                 store.settle_capture(db, capture.id, "skipped", reason, now)
             result.skipped += 1
             continue
@@ -234,7 +234,7 @@ def _settle(run: _Crawl, from_ts: str | None, to_ts: str | None, strategy: str =
             if i in chosen:
                 continue
             for unsampled in [capture, *waiting.pop(capture.digest, [])]:
-                with db.atomic():
+                with store.writing(db):
                     store.settle_capture(
                         db, unsampled.id, "skipped", f"not sampled ({strategy})", now
                     )
@@ -266,7 +266,7 @@ def _bisect(
             "SELECT text, title FROM versions WHERE id = ?", [int(key)]
         ).fetchone()
         for inferred in [capture, *waiting.pop(capture.digest, [])]:
-            with db.atomic():
+            with store.writing(db):
                 store.record_version(
                     db,
                     pid,
@@ -332,7 +332,7 @@ def _reuse(
     if known is None:
         return False
     snapshot_id, version_id, skip_reason = known
-    with db.atomic():
+    with store.writing(db):
         if version_id is None:
             store.settle_capture(
                 db, capture.id, "skipped", skip_reason, now, snapshot_id=snapshot_id
@@ -375,7 +375,7 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
         state = "skipped" if skip else "failed"
         if isinstance(outcome, Blocked | FetchError) and not skip:
             result.errors.append(str(outcome))
-        with db.atomic():
+        with store.writing(db):
             store.settle_capture(db, capture.id, state, str(outcome), now)
         if skip:
             result.skipped += 1
@@ -396,7 +396,7 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
         }
         for r in memento.redirects
     ]
-    with db.atomic():
+    with store.writing(db):
         blob = store.put_blob(db, memento.body)
         snapshot_id = store.insert_snapshot(
             db,
@@ -533,7 +533,7 @@ def record_changes(
         )
     added = 0
     policy_name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
-    with db.atomic():
+    with store.writing(db):
         existing = store.change_keys(db, pid)
         keep = set()
         texts: dict[int, str] = {}
@@ -662,7 +662,7 @@ def check(
 
     def fail(reason: str) -> CheckResult:
         failures = int(state["consecutive_failures"] or 0) + 1
-        with db.atomic():
+        with store.writing(db):
             store.update_policy_state(
                 db,
                 pid,
@@ -697,7 +697,7 @@ def check(
         return fail(str(exc))
     previous = store.latest_version(db, pid)
     if result.not_modified and previous:
-        with db.atomic():
+        with store.writing(db):
             store.record_version(
                 db,
                 pid,
@@ -754,7 +754,7 @@ def check(
     etag = result.headers.get("etag")
     last_modified = result.headers.get("last-modified")
     redirects = [{"status": st, "from_url": a, "to_url": b} for st, a, b in result.redirects]
-    with db.atomic():
+    with store.writing(db):
         blob = store.put_blob(db, result.body)
         snapshot_id = store.insert_snapshot(
             db,
@@ -930,7 +930,7 @@ def reextract(
         except CrawlerError:
             texts[row["snapshot_id"]] = None  # keep the text it had
         result.snapshots += 1
-    with db.atomic():
+    with store.writing(db):
         for row in rows:
             new = texts[row["snapshot_id"]]
             if new is None or new[0] == row["old_text"]:

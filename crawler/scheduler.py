@@ -211,7 +211,7 @@ class Watcher:
         )
         pid = store.policy_id(db, policy.name)
         assert pid is not None
-        with db.atomic():
+        with store.writing(db):
             store.update_policy_state(
                 db, pid, next_sync_at=store.iso(upcoming) if upcoming else "9999"
             )

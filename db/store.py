@@ -10,6 +10,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ def connect(path: str | Path) -> Database:
 
     Safe when several processes open the same new file at once (`run` and `serve`, say): the
     busy timeout comes first, and pending migrations run under one write lock."""
-    # Driver autocommit: every write is either one statement or inside an explicit db.atomic().
+    # Driver autocommit: every write is either one statement or inside `writing(db)`.
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")
     db = Database(conn)
@@ -45,6 +46,30 @@ def connect(path: str | Path) -> Database:
             conn.execute("ROLLBACK")
             raise
     return db
+
+
+@contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """One write transaction, taken with BEGIN IMMEDIATE: it waits (busy timeout) for any other
+    writer up front, where a deferred BEGIN that reads first would fail at once with "database is
+    locked" when another process committed in between. Nested uses become savepoints."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    try:
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
 
 
 def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
@@ -86,7 +111,7 @@ def upsert_policy(db: Database, name: str, url: str, kind: str, now: datetime) -
         if (row[1], row[2]) != (url, kind):
             db.execute("UPDATE policies SET url = ?, kind = ? WHERE id = ?", [url, kind, row[0]])
         return int(row[0])
-    with db.atomic():
+    with writing(db):
         cursor = db.execute(
             "INSERT INTO policies (name, url, kind, created_at) VALUES (?, ?, ?, ?)",
             [name, url, kind, iso(now)],
@@ -113,7 +138,7 @@ def set_cdx_complete(db: Database, pid: int, now: datetime) -> None:
     ).fetchone()[0]
     if newest is None:
         return
-    with db.atomic():
+    with writing(db):
         db.execute(
             "INSERT INTO policy_state (policy_id, cdx_complete_through, cdx_completed_at) "
             "VALUES (?, ?, ?) ON CONFLICT(policy_id) DO UPDATE SET "
@@ -144,7 +169,7 @@ def add_captures(db: Database, pid: int, captures: Iterable[Any], now: datetime)
         (pid, c.timestamp, c.original, c.urlkey, c.mimetype, c.status, c.digest, c.length, iso(now))
         for c in captures
     ]
-    with db.atomic():
+    with writing(db):
         before = db.execute("SELECT count(*) FROM captures WHERE policy_id = ?", [pid]).fetchone()[
             0
         ]
@@ -398,7 +423,7 @@ def table_counts(db: Database) -> dict[str, int]:
 
 
 def start_run(db: Database, kind: str, pid: int | None, now: datetime) -> int:
-    with db.atomic():
+    with writing(db):
         cursor = db.execute(
             "INSERT INTO runs (kind, policy_id, started_at, status) VALUES (?, ?, ?, 'running')",
             [kind, pid, iso(now)],
@@ -414,7 +439,7 @@ def finish_run(
     now: datetime,
     error: str | None = None,
 ) -> None:
-    with db.atomic():
+    with writing(db):
         db.execute(
             "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
             [iso(now), status, json.dumps(counts), error, run_id],

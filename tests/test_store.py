@@ -41,3 +41,38 @@ def test_blobs_are_content_addressed_and_compressed(tmp_path: Path) -> None:
     assert store.get_blob(db, first) == body
     size = db.execute("SELECT length(data) FROM blobs").fetchone()[0]
     assert size < len(body) / 10
+
+
+def _write_many(path: str, worker: int) -> None:
+    db = store.connect(path)
+    for n in range(40):
+        with store.writing(db):
+            # Read first, then write: under a deferred BEGIN another process's commit in between
+            # makes SQLite refuse the write at once with "database is locked".
+            count = db.execute("SELECT count(*) FROM policies").fetchone()[0]
+            db.execute(
+                "INSERT INTO policies (name, url, kind, created_at) VALUES (?, ?, ?, ?)",
+                [
+                    f"w{worker}-{n}-{count}",
+                    "https://example.com/",
+                    "privacy",
+                    "2026-01-01T00:00:00Z",
+                ],
+            )
+    db.close()
+
+
+def test_concurrent_writers_wait_for_each_other(tmp_path: Path) -> None:
+    """`run` and a `backfill` may write the same file at once: neither fails, nothing is lost."""
+    path = str(tmp_path / "writers.db")
+    store.connect(path).close()
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_write_many, args=(path, w)) for w in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0] * 4
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM policies").fetchone()[0] == 160
+    conn.close()
