@@ -397,7 +397,7 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
         for r in memento.redirects
     ]
     with store.writing(db):
-        blob = store.put_blob(db, memento.body)
+        blob = store.put_blob(db, memento.body, base=store.keyframe(db, pid))
         snapshot_id = store.insert_snapshot(
             db,
             pid,
@@ -755,7 +755,7 @@ def check(
     last_modified = result.headers.get("last-modified")
     redirects = [{"status": st, "from_url": a, "to_url": b} for st, a, b in result.redirects]
     with store.writing(db):
-        blob = store.put_blob(db, result.body)
+        blob = store.put_blob(db, result.body, base=store.keyframe(db, pid))
         snapshot_id = store.insert_snapshot(
             db,
             pid,

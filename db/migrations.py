@@ -215,6 +215,15 @@ def m005_version_counts(db: Database) -> None:
     db.table("versions").create_index(["policy_id", "captures"])
 
 
+@migrations()
+def m006_blob_deltas(db: Database) -> None:
+    # A body may be stored as a zstd delta against an earlier body of the same policy
+    # (compression 'zstd-delta'); the base is always a plain keyframe, found from the policy's
+    # newest snapshot.
+    db.execute("ALTER TABLE blobs ADD COLUMN base_sha256 TEXT REFERENCES blobs(sha256)")
+    db.table("snapshots").create_index(["policy_id", "id"])
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

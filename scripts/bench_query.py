@@ -39,17 +39,11 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("database", type=Path)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    config = folder / "config.toml"
-    config.write_text(f'[database]\npath = "{args.database.resolve()}"\n')
+def command_runner(database: Path) -> Callable[..., Callable[[], object]]:
+    """command(*argv) -> a call that runs `policytrail *argv` on `database` in-process."""
+    config = Path(tempfile.mkdtemp()) / "config.toml"
+    config.write_text(f'[database]\npath = "{database.resolve()}"\n')
     runner = CliRunner()
-    rng = random.Random(5)
-    names = [f"company-{n:04d}-privacy" for n in rng.sample(range(1000), 40)]
 
     def command(*argv: str) -> Callable[[], object]:
         def run() -> object:
@@ -58,6 +52,18 @@ def main() -> None:
             return result
 
         return run
+
+    return command
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database", type=Path)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    command = command_runner(args.database)
+    rng = random.Random(5)
+    names = [f"company-{n:04d}-privacy" for n in rng.sample(range(1000), 40)]
 
     rows: list[tuple[str, str, float, float, float]] = []
     it = iter(names * 10)

@@ -1,11 +1,18 @@
 """Generate a large policytrail database for the query benchmarks (no network).
 
     .venv/bin/python scripts/make_big_db.py OUT.db [--policies 1000] [--versions 30]
+        [--bodies] [--quick-changes]
 
 Each policy gets `versions` text versions (about 700 words each, drawn from policy-like
 sentences, each version editing a few sections of the one before), one capture per version
 spread over 2010-2025, and its change records with section summaries computed by the real
 diff. The database is a real policytrail database: every command and page can open it.
+
+--bodies also stores, per version, the raw page it came from (the text inside a site's own
+chrome: head, inline scripts, navigation, footer, and a per-capture session token) through
+the store's own compressed, delta-encoded blob path, and a snapshot row pointing at it.
+--quick-changes writes each change's summary from the edits the generator made instead of
+running the diff (for 1,000,000 versions the real diff alone would take hours).
 """
 
 from __future__ import annotations
@@ -135,12 +142,41 @@ def edit(rng: random.Random, sections: list[tuple[str, str]]) -> list[tuple[str,
     return sections
 
 
+def site_chrome(rng: random.Random, company: str) -> tuple[str, str]:
+    """One site's page around the policy: head, scripts and navigation; footer."""
+    links = "".join(
+        f'<li><a href="/{rng.choice(WORDS)}/{rng.choice(WORDS)}-{k}">'
+        f"{rng.choice(WORDS).title()} {rng.choice(WORDS)}</a></li>"
+        for k in range(rng.randint(30, 80))
+    )
+    script = ";".join(
+        f"window.{rng.choice(WORDS)}{k}=function(a,b){{return a.{rng.choice(WORDS)}(b||{k})}}"
+        for k in range(rng.randint(40, 120))
+    )
+    head = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Privacy | {company}"
+        f"</title><link rel='stylesheet' href='/assets/site-{rng.getrandbits(32):08x}.css'>"
+        f"<script>{script}</script></head><body><header><nav><ul>{links}</ul></nav></header>"
+        "<main><article>"
+    )
+    foot = f"</article></main><footer><ul>{links[: len(links) // 2]}</ul>&copy; {company}</footer>"
+    return head, foot
+
+
+def page(head: str, foot: str, sections: list[tuple[str, str]], token: int) -> bytes:
+    body = "".join(f"<h2>{h}</h2><p>{t}</p>" for h, t in sections)
+    noise = f"<script>var csrf='{token:032x}';</script></body></html>"
+    return (head + body + foot + noise).encode()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--policies", type=int, default=1000)
     parser.add_argument("--versions", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bodies", action="store_true", help="store a raw page per version")
+    parser.add_argument("--quick-changes", action="store_true", help="summaries without diff")
     args = parser.parse_args()
     if args.out.exists():
         sys.exit(f"{args.out} exists: choose a new file")
@@ -157,24 +193,50 @@ def main() -> None:
         )
         offsets = sorted(rng.uniform(0, span) for _ in range(args.versions))
         sections = make_text(rng, company)
+        head, foot = site_chrome(rng, company) if args.bodies else ("", "")
         previous_text = None
-        with db.atomic():
+        edited: list[str] = []
+        with store.writing(db):
             for i, offset in enumerate(offsets):
                 when = datetime(2010, 1, 1, tzinfo=UTC) + timedelta(seconds=offset)
                 ts = when.strftime("%Y%m%d%H%M%S")
                 if i:
+                    before = sections
                     sections = edit(rng, sections)
+                    edited = [h for h, t in sections if (h, t) not in before]
                 text = render(company, sections)
+                snapshot_id = None
+                if args.bodies:
+                    body = page(head, foot, sections, rng.getrandbits(128))
+                    blob = store.put_blob(db, body, base=store.keyframe(db, pid))
+                    snapshot_id = store.insert_snapshot(
+                        db,
+                        pid,
+                        source="archive",
+                        timestamp=ts,
+                        url=f"https://www.company{n:04d}.example/privacy",
+                        requested_url=f"https://www.company{n:04d}.example/privacy",
+                        playback_url="",
+                        status=200,
+                        content_type="text/html; charset=utf-8",
+                        digest=f"D{n}-{i}",
+                        blob_sha256=blob,
+                        redirects=[],
+                        extractor_version=1,
+                        now=now,
+                    )
                 vid = store.record_version(
                     db,
                     pid,
                     text=text,
                     title=company,
                     timestamp=ts,
-                    snapshot_id=None,
+                    snapshot_id=snapshot_id,
                     extractor_version=1,
                     now=now,
                 )
+                if snapshot_id is not None:
+                    store.link_snapshot_version(db, snapshot_id, vid)
                 db.execute(
                     "INSERT INTO captures (policy_id, timestamp, original, urlkey, mimetype, "
                     "status, digest, state, attempts, version_id, seen_at, source) VALUES "
@@ -204,6 +266,23 @@ def main() -> None:
                         words_removed=0,
                         now=now,
                     )
+                elif args.quick_changes:
+                    store.insert_change(
+                        db,
+                        pid,
+                        from_version_id=vid - 1,
+                        to_version_id=vid,
+                        at_timestamp=ts,
+                        previous_timestamp=ts,
+                        kind="change",
+                        substantive=True,
+                        summary=f"{len(edited)} sections modified or added: "
+                        + ", ".join(f"'{h}'" for h in edited),
+                        sections="[]",
+                        words_added=len(edited),
+                        words_removed=len(edited),
+                        now=now,
+                    )
                 else:
                     result = diff_texts(previous_text, text)
                     store.insert_change(
@@ -224,7 +303,7 @@ def main() -> None:
                         now=now,
                     )
                 previous_text = text
-        if n % 100 == 99:
+        if n % (1000 if args.policies >= 10000 else 100) == 99:
             print(f"{n + 1} policies, {time.monotonic() - start:.0f} s", file=sys.stderr)
     db.execute("ANALYZE")
     counts = store.table_counts(db)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
+import random
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from db import store
+
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _open(path: str) -> None:
@@ -76,3 +81,54 @@ def test_concurrent_writers_wait_for_each_other(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM policies").fetchone()[0] == 160
     conn.close()
+
+
+def _page(year: int, token: str) -> bytes:
+    clauses = "".join(
+        f"<p>Clause {n}: we keep your data for {n + year % 7} months and never sell it.</p>"
+        for n in range(300)
+    )
+    return f"<html><script>var t='{token}'</script><body><h1>Privacy {year}</h1>{clauses}</body></html>".encode()
+
+
+def test_similar_bodies_of_a_policy_are_stored_as_deltas(tmp_path: Path) -> None:
+    db = store.connect(tmp_path / "d.db")
+    pid = store.upsert_policy(db, "p", "https://example.com/privacy", "privacy", _NOW)
+    bodies = [_page(2020, f"{n:032x}") for n in range(20)] + [_page(2021, "x" * 32)]
+    for n, body in enumerate(bodies):
+        sha = store.put_blob(db, body, base=store.keyframe(db, pid))
+        store.insert_snapshot(
+            db,
+            pid,
+            source="archive",
+            timestamp=f"2020010{n % 9}000000",
+            url="u",
+            requested_url="u",
+            playback_url="p",
+            status=200,
+            content_type="text/html",
+            digest=f"D{n}",
+            blob_sha256=sha,
+            redirects=[],
+            extractor_version=1,
+            now=_NOW,
+        )
+    kinds = [r[0] for r in db.execute("SELECT compression FROM blobs ORDER BY rowid")]
+    assert kinds[0] == "zstd" and kinds[1:] == ["zstd-delta"] * 20
+    raw, stored = db.execute("SELECT sum(size), sum(length(data)) FROM blobs").fetchone()
+    assert stored < 0.02 * raw
+    store._dictionaries.clear()  # read back cold, as another process would
+    for body in bodies:
+        assert store.get_blob(db, hashlib.sha256(body).hexdigest()) == body
+
+
+def test_a_redesigned_page_starts_a_new_keyframe(tmp_path: Path) -> None:
+    db = store.connect(tmp_path / "k.db")
+    first = store.put_blob(db, _page(2020, "a" * 32))
+    other = random.Random(1).randbytes(20000)  # nothing in common with the first body
+    sha = store.put_blob(db, other, base=first)
+    row = db.execute(
+        "SELECT compression, base_sha256 FROM blobs WHERE sha256 = ?", [sha]
+    ).fetchone()
+    assert row == ("zstd", None)
+    assert store.get_blob(db, sha) == other
