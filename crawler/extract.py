@@ -184,7 +184,10 @@ def decode_html(body: bytes, content_type: str = "") -> str:
 
 
 def _is_hidden(attrs: dict[str, str | None]) -> bool:
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+    """Hidden from every reader. Not `aria-hidden`: it hides from screen readers only, and pages
+    set it on collapsed accordion panels of the policy itself, and on the whole page behind
+    a consent dialog."""
+    if "hidden" in attrs:
         return True
     style = attrs.get("style")
     return bool(style and HIDDEN_STYLE.search(style))
@@ -197,7 +200,7 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
     """Nodes to drop: hidden ones always; navigation, headers, footers, sidebars, banners and ads
     (by tag, role and class/id words, after Readability's unlikelyCandidates) when strict."""
     doomed: list[LexborNode] = []
-    for node in root.css(BOILERPLATE_CANDIDATES if strict else "[hidden], [aria-hidden], [style]"):
+    for node in root.css(BOILERPLATE_CANDIDATES if strict else "[hidden], [style]"):
         tag = node.tag
         if tag in ("html", "body"):
             continue
@@ -703,7 +706,7 @@ def document_hints(kind: str, title: str | None = None) -> tuple[str, ...]:
         lowered = " ".join(title.lower().split())
         hints.append(lowered)
         for key, synonyms in TITLE_SYNONYMS.items():
-            if key in lowered:
+            if key in lowered or any(synonym in lowered for synonym in synonyms):
                 hints.extend(synonyms)
     hints.extend(KIND_HINTS.get(kind, ()))
     return tuple(dict.fromkeys(hints))
@@ -725,6 +728,20 @@ def _title_signature(block: Block) -> tuple[str, int] | None:
     return block.kind, block.level
 
 
+DOCUMENT_FAMILIES = (
+    ("privacy",),
+    ("terms", "conditions", "agreement"),
+    ("cookie", "trackers"),
+    ("copyright", "dmca"),
+    ("acceptable use", "usage policy"),
+)
+
+
+def _names_several(title: str) -> bool:
+    """A page title such as "Terms, Privacy, & Copyright": the heading of several documents."""
+    return sum(1 for family in DOCUMENT_FAMILIES if any(w in title for w in family)) >= 2
+
+
 def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
     """On a page holding several documents (three or more titles at one level), keep the one
     whose title matches `hints`; any other page is returned whole."""
@@ -736,6 +753,7 @@ def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
             block.kind == "heading"
             and block.level == 1
             and any(h in _plain(block.text) for h in hints)
+            and not _names_several(_plain(block.text))
         ):
             return blocks
     titles = [(i, sig) for i, b in enumerate(blocks) if (sig := _title_signature(b))]

@@ -207,3 +207,44 @@ def test_a_single_document_is_never_cut() -> None:
         "<p>" + "word " * 300 + "</p>"
     )
     assert text_of(menu, document=document_hints("privacy")) == text_of(menu)
+
+
+def test_a_page_title_naming_several_documents_does_not_stop_the_choice() -> None:
+    from crawler.extract import document_hints
+
+    html = body(
+        "<h1>Terms, Privacy, &amp; Copyright</h1>"
+        + _doc("Terms of Service", 200)
+        + _doc("Privacy Policy", 150)
+        + _doc("Copyright Policy", 90)
+    )
+    copyright_ = text_of(html, document=document_hints("other", "Copyright Claims Policy"))
+    assert copyright_.startswith("## Copyright Policy") and "Privacy Policy" not in copyright_
+    # "Data Processor Agreement" also finds a document titled "Data Processing Addendum".
+    dpa = body(
+        _doc("Terms of Service", 200)
+        + _doc("Data Processing Addendum", 150)
+        + _doc("Usage Policy", 90)
+    )
+    assert text_of(dpa, document=document_hints("other", "Data Processor Agreement")).startswith(
+        "## Data Processing Addendum"
+    )
+
+
+def test_aria_hidden_text_is_kept_and_hidden_text_dropped() -> None:
+    """Collapsed accordion panels and the page behind a consent dialog carry aria-hidden; they
+    are on the page for every sighted reader. `hidden` and `display: none` are not."""
+    html = body(
+        "<h1>Privacy Policy</h1><p>We collect what you give us.</p>"
+        + "<p>"
+        + "We keep records. " * 100
+        + "</p>"
+        "<h2>FAQ</h2><button id='t1'>Do you sell data?</button>"
+        "<div id='c1' class='panel' aria-labelledby='t1' aria-hidden='true'><p>We never sell your data.</p></div>"
+        "<div class='section' aria-hidden='true'><p>Retention is one year.</p></div>"
+        "<div hidden><p>Old draft clause.</p></div>"
+        "<div style='display:none'><p>Another draft clause.</p></div>"
+    )
+    text = text_of(html)
+    assert "We never sell your data." in text and "Retention is one year." in text
+    assert "draft clause" not in text
