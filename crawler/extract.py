@@ -216,16 +216,40 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
         if tag == "header" and not _inside(node, ("article", "main")):
             doomed.append(node)
             continue
-        names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-        if tag not in ("main", "article", "a") and len(names) > 1 and _unlikely(names):
+        if tag in ("main", "article", "a") or tag in HEADINGS:
+            continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
+        classes, ident = attrs.get("class") or "", attrs.get("id") or ""
+        # Named so by its class, or only by its id (a slug, maybe of its own heading).
+        if (
+            (classes or ident)
+            and _unlikely(f"{classes} {ident}")
+            and (UNLIKELY.search(classes) or not _a_section(node))
+        ):
             doomed.append(node)
     return doomed
+
+
+def _a_section(node: LexborNode) -> bool:
+    """A part of the document itself, whatever its id says: it opens with a heading and holds
+    real text (`<section id="cookies"><h2>Cookies</h2>…`)."""
+    return node.css_first(HEADING_SELECTOR) is not None and _chars(node.text(deep=True)) > 300
 
 
 @functools.lru_cache(maxsize=4096)
 def _unlikely(names: str) -> bool:
     """Class and id words of boilerplate (pages repeat the same few class strings)."""
     return bool(UNLIKELY.search(names)) and not MAYBE_CONTENT.search(names)
+
+
+HEADING_SELECTOR = "h1, h2, h3, h4, h5, h6"
+
+
+def _unwrap_triggers(root: LexborNode) -> None:
+    """Buttons are controls, dropped with the rest, except an accordion's trigger: a button
+    that holds a heading, or sits in one, is the title of the section it opens. Keep its text."""
+    for button in root.css("button"):
+        if button.css_first(HEADING_SELECTOR) is not None or _inside(button, tuple(HEADINGS)):
+            button.unwrap()
 
 
 def _decompose_all(nodes: list[LexborNode]) -> None:
@@ -355,6 +379,7 @@ def extract(
     root = parser.body
     if root is None:
         raise ExtractionError("no <body> in the page")
+    _unwrap_triggers(root)
     _decompose_all(root.css(NEVER_CONTENT))
     if remove:
         _decompose_all(root.css(remove))
@@ -375,6 +400,7 @@ def extract(
             # drop only what is hidden.
             lenient_root = LexborHTMLParser(html).body
             assert lenient_root is not None
+            _unwrap_triggers(lenient_root)
             _decompose_all(lenient_root.css(NEVER_CONTENT))
             if remove:
                 _decompose_all(lenient_root.css(remove))
@@ -695,6 +721,7 @@ TITLE_SYNONYMS = {
     "copyright": ("copyright", "dmca"),
     "acceptable use": ("acceptable use", "usage policy", "use policy"),
     "data processing": ("data processing", "data processor", "dpa"),
+    "developer": ("developer terms", "api terms", "developer agreement", "api agreement"),
     "trackers": ("cookie", "trackers"),
 }
 

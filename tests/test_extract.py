@@ -248,3 +248,20 @@ def test_aria_hidden_text_is_kept_and_hidden_text_dropped() -> None:
     text = text_of(html)
     assert "We never sell your data." in text and "Retention is one year." in text
     assert "draft clause" not in text
+
+
+def test_accordion_titles_and_sections_named_like_boilerplate_are_kept() -> None:
+    """An accordion's trigger button holds the section's title; headings and sections carry
+    ids that are slugs of their text ("cookies", "sharing"); a banner is still dropped."""
+    filler = "<p>" + "We explain this part of the policy in plain words. " * 20 + "</p>"
+    html = body(
+        "<h1>Privacy Policy</h1>" + filler + "<div class='accordion'><button aria-expanded='false'>"
+        "<h3>Do you sell my data?</h3></button><div><p>We do not sell it.</p></div></div>"
+        "<h2 id='sharing'>Sharing</h2>" + filler + "<section id='cookies'><h2 id='cookies-and-"
+        "tracking'>Cookies and tracking</h2>" + filler + "</section><div id='cookie-banner'>"
+        "<p>We use cookies. Accept all?</p></div><button>Accept</button>"
+    )
+    text = text_of(html)
+    assert "### Do you sell my data?" in text and "We do not sell it." in text
+    assert "## Sharing" in text and "## Cookies and tracking" in text
+    assert "Accept all?" not in text and "Accept" not in text.replace("Accept all", "")
