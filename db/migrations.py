@@ -224,6 +224,21 @@ def m006_blob_deltas(db: Database) -> None:
     db.table("snapshots").create_index(["policy_id", "id"])
 
 
+@migrations()
+def m007_reindex_only_new_text(db: Database) -> None:
+    # sqlite-utils' update trigger re-indexed a version's whole text in FTS5 whenever any column
+    # changed, and every capture of a known text updates its counts: re-index on a new text only.
+    db.execute("DROP TRIGGER IF EXISTS versions_au")
+    db.execute(
+        'CREATE TRIGGER "versions_au" AFTER UPDATE OF "title", "text" ON "versions" BEGIN\n'
+        '  INSERT INTO "versions_fts" ("versions_fts", rowid, "title", "text") '
+        "VALUES('delete', old.rowid, old.\"title\", old.\"text\");\n"
+        '  INSERT INTO "versions_fts" (rowid, "title", "text") '
+        'VALUES (new.rowid, new."title", new."text");\n'
+        "END"
+    )
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

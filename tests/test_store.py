@@ -132,3 +132,43 @@ def test_a_redesigned_page_starts_a_new_keyframe(tmp_path: Path) -> None:
     ).fetchone()
     assert row == ("zstd", None)
     assert store.get_blob(db, sha) == other
+
+
+def test_a_capture_of_a_known_text_does_not_reindex_it(tmp_path: Path) -> None:
+    """Counting one more capture updates the version row; the full-text index is left alone,
+    and still finds the text; changing the text itself re-indexes it."""
+    db = store.connect(tmp_path / "fts.db")
+    pid = store.upsert_policy(db, "p", "https://example.com/privacy", "privacy", _NOW)
+    text = "We collect biometric identifiers. " * 200
+    with store.writing(db):
+        vid = store.record_version(
+            db,
+            pid,
+            text=text,
+            title="T",
+            timestamp="20200101000000",
+            snapshot_id=None,
+            extractor_version=1,
+            now=_NOW,
+        )
+    segments = db.execute("SELECT count(*), sum(length(block)) FROM versions_fts_data").fetchone()
+    for day in range(2, 30):
+        with store.writing(db):
+            store.record_version(
+                db,
+                pid,
+                text=text,
+                title="T",
+                timestamp=f"202001{day:02d}000000",
+                snapshot_id=None,
+                extractor_version=1,
+                now=_NOW,
+            )
+    assert (
+        db.execute("SELECT count(*), sum(length(block)) FROM versions_fts_data").fetchone()
+        == segments
+    )
+    assert [r["id"] for r in store.search(db, "biometric")] == [vid]
+    with store.writing(db):
+        db.execute("UPDATE versions SET text = ? WHERE id = ?", ["We collect location data.", vid])
+    assert store.search(db, "biometric") == [] and len(store.search(db, "location")) == 1
