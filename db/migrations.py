@@ -232,7 +232,7 @@ def m007_reindex_only_new_text(db: Database) -> None:
     db.execute(
         'CREATE TRIGGER "versions_au" AFTER UPDATE OF "title", "text" ON "versions" BEGIN\n'
         '  INSERT INTO "versions_fts" ("versions_fts", rowid, "title", "text") '
-        "VALUES('delete', old.rowid, old.\"title\", old.\"text\");\n"
+        'VALUES(\'delete\', old.rowid, old."title", old."text");\n'
         '  INSERT INTO "versions_fts" (rowid, "title", "text") '
         'VALUES (new.rowid, new."title", new."text");\n'
         "END"
