@@ -9,6 +9,7 @@ database, and the next run picks up the captures still pending or failed.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -76,6 +77,10 @@ class BackfillResult:
     cdx_requests: int = 0
     changes_new: int = 0
     errors: list[str] = field(default_factory=list)
+    # CPU milliseconds of our own work: per snapshot stored (decode, extract, store), and the
+    # change records (sections and diff) for the whole run.
+    store_ms: list[float] = field(default_factory=list)
+    changes_ms: float = 0.0
 
     @property
     def new_versions(self) -> int:
@@ -146,9 +151,11 @@ def backfill(
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
         run = _Crawl(db, transport, endpoint, archive, policy, pid, now, result, notify)
         _settle(run, from_ts, to_ts, strategy)
+        started = time.thread_time()
         result.changes_new = record_changes(
             db, pid, now, ignore, sinks if result.versions_before else (), policy.alert
         )
+        result.changes_ms = (time.thread_time() - started) * 1000
     except CrawlerError as exc:
         result.errors.append(str(exc))
         store.finish_run(db, run_id, "failed", result.counts(), now, str(exc))
@@ -252,7 +259,9 @@ def _bisect(
     """Play back only what bisection needs; captures between two fetched captures with the
     same text are recorded as `inferred` with that text."""
     db, pid, now, result = run.db, run.pid, run.now, run.result
-    plan = Bisect([c.timestamp for c in candidates], max_gap_days)
+    plan = Bisect(
+        [c.timestamp for c in candidates], max_gap_days, lengths=[c.length for c in candidates]
+    )
     while batch := plan.next_batch():
         _fetch_batch(run, [candidates[i] for i in batch], waiting)
         for i in batch:
@@ -260,7 +269,7 @@ def _bisect(
                 "SELECT version_id FROM captures WHERE id = ?", [candidates[i].id]
             ).fetchone()
             plan.record(i, str(row[0]) if row and row[0] is not None else None)
-    for i, key in plan.inferred().items():
+    for i, (key, reason) in plan.inferred_with_reasons().items():
         capture = candidates[i]
         text, title = db.execute(
             "SELECT text, title FROM versions WHERE id = ?", [int(key)]
@@ -281,7 +290,7 @@ def _bisect(
                     db,
                     inferred.id,
                     "inferred",
-                    "same text fetched before and after it (bisect)",
+                    reason,
                     now,
                     version_id=int(key),
                 )
@@ -316,7 +325,9 @@ def _fetch_batch(
                 )
             capture, future = in_flight.popleft()
             outcome = future.result()
+            started = time.thread_time()
             _store_outcome(run, capture, outcome)
+            run.result.store_ms.append((time.thread_time() - started) * 1000)
             for later in waiting.pop(capture.digest, []):
                 if not _reuse(run.db, run.pid, later, run.now, run.result):
                     queue.appendleft(later)  # the first fetch failed: try this capture itself

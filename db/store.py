@@ -162,6 +162,7 @@ class CaptureRow:
     digest: str
     state: str
     attempts: int
+    length: int | None = None  # CDX: the size of the compressed WARC record
 
 
 def add_captures(db: Database, pid: int, captures: Iterable[Any], now: datetime) -> int:
@@ -189,7 +190,7 @@ def open_captures(
 ) -> list[CaptureRow]:
     """Captures still to settle (pending, or failed earlier), oldest first."""
     sql = (
-        "SELECT id, timestamp, original, mimetype, status, digest, state, attempts "
+        "SELECT id, timestamp, original, mimetype, status, digest, state, attempts, length "
         "FROM captures WHERE policy_id = ? AND state IN ('pending', 'failed')"
     )
     params: list[Any] = [pid]

@@ -1,14 +1,17 @@
 """How many requests each crawl strategy spends, and how many real text changes it finds.
 
-    .venv/bin/python scripts/bench_crawl.py [--histories 20] [--per-version 6]
+    .venv/bin/python scripts/bench_crawl.py [--histories 20] [--every 3] [--per-version N]
 
-Builds a simulated archive from the real histories in ../shared/corpus/ota/histories/: each
-real text version becomes weekly captures (at most --per-version of them) whose raw HTML
-differs by page noise (a session token and a rotating ad), written as WARC files and served by
-pywb on 127.0.0.1. Then, per strategy, a fresh backfill of every policy: playback and CDX
-requests, text changes found against the truth (reverts included: a return to an earlier text
-is a change), changes reported where there were none, wall time, and our own CPU time per
-snapshot fetched. Prints markdown tables.
+Builds a simulated archive from the real histories in ../shared/corpus/ota/histories/: the
+archive captures each page at random (gaps averaging --every days, as the Wayback Machine does
+a popular page), so each real text version becomes as many captures as its life allows, and
+every capture's raw HTML differs by page noise (a session token, a build id, a promotion
+banner of four lengths); written as WARC files and served by pywb on 127.0.0.1. With
+--per-version N, every version instead gets weekly captures from its start (at most N, at
+least one), however short its life. Then, per strategy, a fresh backfill of every policy:
+playback and CDX requests, text changes found against the truth (reverts included: a return to
+an earlier text is a change), changes reported where there were none, wall time, and our own
+CPU time per snapshot fetched. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import io
 import random
 import statistics
 import sys
@@ -37,7 +41,7 @@ from crawler.wayback import Transport  # noqa: E402
 from db import store  # noqa: E402
 from scripts.bench_diff import load_histories  # noqa: E402
 
-STRATEGIES = ["all", "bisect:30d", "bisect:90d", "interval:6m", "interval:1y"]
+STRATEGIES = ["all", "bisect:30d", "bisect:60d", "bisect:90d", "interval:6m", "interval:1y"]
 
 
 def url_of(name: str) -> str:
@@ -55,11 +59,23 @@ def kind_of(name: str) -> str:
     return "terms" if "terms" in terms_type else "other"
 
 
+PROMOS = [
+    "",
+    "<div class='promo'>Try Pro free for 30 days</div>",
+    "<div class='promo'>Spring sale: 20% off every annual plan, this week only</div>",
+    "<div class='promo'>New: dark mode is here. See what else changed in the release notes, "
+    "and tell us what you think.</div>",
+]
+
+
 def page_html(markdown: str, noise: int) -> bytes:
-    """A policy page for one text version; `noise` varies what every tracker sees change."""
+    """A policy page for one text version; `noise` varies what every tracker sees change: a
+    session token, a build id and a rotating promotion banner of four lengths."""
+    token = hashlib.sha256(str(noise).encode()).hexdigest()
     parts = [
-        f"<html><head><title>Policy</title><script>var s='{noise:08x}';</script></head>"
-        f"<body><nav><a href='/'>Home</a></nav><main>"
+        f"<html><head><title>Policy</title><script>var s='{token}';var build={noise % 97};"
+        f"</script></head><body>{PROMOS[noise % len(PROMOS)]}<nav><a href='/'>Home</a></nav>"
+        "<main>"
     ]
     in_list = False
     for line in markdown.split("\n"):
@@ -81,14 +97,49 @@ def page_html(markdown: str, noise: int) -> bytes:
             parts.append(f"<p>{html.escape(text)}</p>")
     if in_list:
         parts.append("</ul>")
-    parts.append(f"</main><aside class='ad'>Offer {noise % 7}</aside></body></html>")
+    parts.append("</main></body></html>")
     return "".join(parts).encode()
+
+
+def capture_times(
+    dates: list[datetime], rng: random.Random, every: float, per_version: int | None
+) -> list[tuple[datetime, int]]:
+    """(when, version index) of each capture. `dates` holds each version's start, then the
+    end of the last one.
+
+    By default the archive captures the page at random (exponential gaps averaging `every`
+    days), as the Wayback Machine does a popular page: a version is archived only if a capture
+    falls while it is live, and gets captures in proportion to its life. With `per_version`,
+    every version gets weekly captures from its start, at most that many, at least one: a
+    harsher test where a version of a day weighs as much as one of years."""
+    out: list[tuple[datetime, int]] = []
+    if per_version:
+        last = dates[0] - timedelta(days=1)
+        for i in range(len(dates) - 1):
+            start, end = dates[i], max(dates[i + 1], dates[i] + timedelta(hours=2))
+            # Playback addresses a capture by its second: keep capture times strictly increasing.
+            when = max(start + timedelta(hours=1), last + timedelta(minutes=1))
+            made = 0
+            while when < end and made < per_version:
+                out.append((when, i))
+                last = when
+                when += timedelta(days=7)
+                made += 1
+        return out
+    when, i = dates[0] + timedelta(hours=1), 0
+    while when < dates[-1]:
+        while i + 1 < len(dates) - 1 and dates[i + 1] <= when:
+            i += 1
+        out.append((when, i))
+        when += timedelta(days=max(1 / 24, rng.expovariate(1 / every)))
+    return out
 
 
 def build(
     histories: dict[str, list[dict[str, object]]],
     count: int,
-    per_version: int,
+    per_version: int | None,
+    every: float,
     seed: int,
     folder: Path,
 ) -> tuple[PywbArchive, dict[str, list[tuple[str, str]]]]:
@@ -102,7 +153,6 @@ def build(
     chosen = rng.sample(names, min(count, len(names)))
     truth: dict[str, list[tuple[str, str]]] = {}
     warc = folder / "simulated.warc.gz"
-    noise = 0
     with warc.open("wb") as out:
         writer = WARCWriter(out, gzip=True)
         for name in chosen:
@@ -110,49 +160,43 @@ def build(
             url = url_of(name)
             truth[url] = []
             dates = [datetime.fromisoformat(str(r["date"])) for r in rows]
-            last = dates[0] - timedelta(days=1)
             dates.append(dates[-1] + timedelta(days=60))
-            for i, row in enumerate(rows):
-                markdown = str(row["markdown"])
-                # The truth is the text policytrail itself makes of this version's page.
-                text = render_text(
-                    extract(
-                        page_html(markdown, 0), base_url=url, document=document_hints(kind_of(name))
+            keys: dict[int, str] = {}
+            for when, i in capture_times(dates, rng, every, per_version):
+                markdown = str(rows[i]["markdown"])
+                if i not in keys:
+                    # The truth is the text policytrail itself makes of this version's page.
+                    text = render_text(
+                        extract(
+                            page_html(markdown, 0),
+                            base_url=url,
+                            document=document_hints(kind_of(name)),
+                        )
                     )
+                    keys[i] = hashlib.sha256(text.encode()).hexdigest()
+                noise = rng.getrandbits(32)
+                body = page_html(markdown, noise)
+                ts = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+                headers = StatusAndHeaders(
+                    "200 OK",
+                    [
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Content-Length", str(len(body))),
+                    ],
+                    protocol="HTTP/1.1",
                 )
-                key = hashlib.sha256(text.encode()).hexdigest()
-                start, end = dates[i], max(dates[i + 1], dates[i] + timedelta(hours=2))
-                # Playback addresses a capture by its second: two captures of one URL in the
-                # same second cannot both be played back, so keep them strictly increasing.
-                when = max(start + timedelta(hours=1), last + timedelta(minutes=1))
-                made = 0
-                while when < end and made < per_version:
-                    noise += 1
-                    body = page_html(markdown, noise)
-                    ts = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
-                    headers = StatusAndHeaders(
-                        "200 OK",
-                        [
-                            ("Content-Type", "text/html; charset=utf-8"),
-                            ("Content-Length", str(len(body))),
-                        ],
-                        protocol="HTTP/1.1",
-                    )
-                    record = writer.create_warc_record(
-                        url,
-                        "response",
-                        payload=__import__("io").BytesIO(body),
-                        http_headers=headers,
-                        warc_headers_dict={
-                            "WARC-Date": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                        },
-                    )
-                    writer.write_record(record)
-                    record.raw_stream.close()
-                    truth[url].append((ts, key))
-                    last = when
-                    when += timedelta(days=7)
-                    made += 1
+                record = writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=io.BytesIO(body),
+                    http_headers=headers,
+                    warc_headers_dict={
+                        "WARC-Date": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    },
+                )
+                writer.write_record(record)
+                record.raw_stream.close()
+                truth[url].append((ts, keys[i]))
     archive = PywbArchive(folder / "pywb", collection="sim")
     archive.add_warcs(warc)
     archive.start()
@@ -217,12 +261,17 @@ def score(db: store.Database, truth: dict[str, list[tuple[str, str]]]) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--histories", type=int, default=20)
-    parser.add_argument("--per-version", type=int, default=6)
+    parser.add_argument("--every", type=float, default=3.0, help="mean days between captures")
+    parser.add_argument(
+        "--per-version", type=int, help="instead: weekly captures per version, at most N"
+    )
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     started = time.monotonic()
-    archive, truth = build(load_histories(), args.histories, args.per_version, args.seed, folder)
+    archive, truth = build(
+        load_histories(), args.histories, args.per_version, args.every, args.seed, folder
+    )
     chosen_names = [n for n in load_histories() if url_of(n) in truth]
     captures = sum(len(s) for s in truth.values())
     print(
@@ -243,6 +292,8 @@ def main() -> None:
             transport = Transport(client, Limiters(60000, 1000))
             wall, cpu = time.monotonic(), time.process_time()
             fetched = 0
+            store_ms: list[float] = []
+            changes_ms = 0.0
             for url in truth:
                 name = next(n for n in chosen_names if url_of(n) == url)
                 result = backfill(
@@ -254,6 +305,8 @@ def main() -> None:
                     strategy=strategy,
                 )
                 fetched += result.fetched
+                store_ms.extend(result.store_ms)
+                changes_ms += result.changes_ms
             wall, cpu = time.monotonic() - wall, time.process_time() - cpu
             total, found, false = score(db, truth)
             rows.append(
@@ -266,6 +319,9 @@ def main() -> None:
                     false,
                     wall,
                     cpu * 1000 / max(1, fetched),
+                    statistics.median(store_ms) if store_ms else 0.0,
+                    changes_ms / max(1, len(store_ms)),
+                    sum(store_ms) + changes_ms,
                 )
             )
             client.close()
@@ -275,13 +331,31 @@ def main() -> None:
     base = rows[0][1]
     print(
         "| strategy | playback requests | share of `all` | CDX requests | text changes "
-        "(truth) | found | recall | false changes | wall s | our CPU ms per snapshot |"
+        "(truth) | found | recall | false changes | wall s |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for strategy, playback, cdx, total, found, false, wall, cpu in rows:
+    for strategy, playback, cdx, total, found, false, wall, *_ in rows:
         print(
             f"| {strategy} | {playback} | {playback / max(1, base):.1%} | {cdx} | {total} | "
-            f"{found} | {found / max(1, total):.3f} | {false} | {wall:.1f} | {cpu:.1f} |"
+            f"{found} | {found / max(1, total):.3f} | {false} | {wall:.1f} |"
+        )
+    print(
+        "\nOur own processing, CPU of the thread that does it: per snapshot stored (decode, "
+        "extract, store; median), the change records (sections and diff) spread over the "
+        "snapshots, the whole process per snapshot (HTTP client and threads included), and "
+        "the time the Internet Archive's limits alone allow (10 playbacks/s, 24 CDX/min) "
+        "against that time plus all our processing done serially:\n"
+    )
+    print(
+        "| strategy | extract + store ms (median) | changes ms per snapshot | whole process "
+        "CPU ms per snapshot | rate-limited s | + our processing s | ratio |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |"
+    )
+    for strategy, playback, cdx, *_, cpu, store_median, changes, ours in rows:
+        limited = playback / 10 + cdx / (24 / 60)
+        print(
+            f"| {strategy} | {store_median:.1f} | {changes:.1f} | {cpu:.1f} | {limited:.0f} | "
+            f"{limited + ours / 1000:.0f} | {(limited + ours / 1000) / max(limited, 1e-9):.3f} |"
         )
     times = []
     sample = [
