@@ -610,6 +610,7 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
             "last_seen": h["last_seen"],
             "snippet": h["snippet"],
             "present": ranges.get(h["policy_id"], []),
+            "order": h["order"],
         }
         for h in hits
     ]
@@ -619,6 +620,11 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
     if not results:
         click.echo(f"no version mentions {query!r}")
         return
+    if hits[0]["order"] == "newest":
+        click.echo(
+            f"more than {store.RANK_AT_MOST:,} versions match: the most recently recorded "
+            "first (narrow the query, or add --policy, to rank them)"
+        )
     for policy_id, _ in by_policy.items():
         policy_name = next(h["policy"] for h in hits if h["policy_id"] == policy_id)
         spans = ", ".join(

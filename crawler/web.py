@@ -276,7 +276,9 @@ async def search_page(request: Request) -> Response:
                 error = "That query is not one SQLite's full-text search understands."
         for hit in hits:
             hit["snippet_html"] = highlight(hit["snippet"])
-        return _render("search.html", query=query, hits=hits, error=error)
+        return _render(
+            "search.html", query=query, hits=hits, error=error, rank_at_most=store.RANK_AT_MOST
+        )
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

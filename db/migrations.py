@@ -239,6 +239,12 @@ def m007_reindex_only_new_text(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_captures_by_version(db: Database) -> None:
+    # `show` finds a version's first snapshot through its captures.
+    db.table("captures").create_index(["version_id", "timestamp"])
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

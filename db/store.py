@@ -900,10 +900,16 @@ def presence(db: Database, pid: int) -> list[tuple[int, str, str | None]]:
     return [(int(v), str(a), b) for v, a, b in runs]
 
 
+RANK_AT_MOST = 20_000  # more matches than this are listed newest first, not ranked
+
+
 def search(
     db: Database, query: str, pid: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Versions matching an FTS5 query, best first, with a snippet ([[…]] marks the hits).
+    """Versions matching an FTS5 query, best first, with a snippet ([[…]] marks the hits);
+    each hit says its `order`: "relevance", or "newest" (the most recently recorded first) when
+    more than RANK_AT_MOST versions match: ranking them all would read every match, while the
+    newest come straight off the index.
     Raises sqlite3.OperationalError for a query FTS5 cannot parse."""
     sql = """
         SELECT v.id, v.policy_id, p.name AS policy, v.first_seen, v.last_seen,
@@ -913,12 +919,28 @@ def search(
         JOIN policies p ON p.id = v.policy_id
         WHERE versions_fts MATCH ? AND v.captures > 0"""
     params: list[Any] = [query]
+    order = "relevance"
     if pid is not None:
-        sql += " AND v.policy_id = ?"
-        params.append(pid)
-    sql += " ORDER BY rank LIMIT ?"
+        # Only this policy's stretch of the index: FTS5 seeks rowid ranges.
+        low, high = db.execute(
+            "SELECT min(id), max(id) FROM versions WHERE policy_id = ?", [pid]
+        ).fetchone()
+        sql += " AND versions_fts.rowid BETWEEN ? AND ? AND v.policy_id = ?"
+        params += [low or 0, high or 0, pid]
+        sql += " ORDER BY rank LIMIT ?"
+    else:
+        many = db.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM versions_fts WHERE versions_fts MATCH ? "
+            "LIMIT ?)",
+            [query, RANK_AT_MOST + 1],
+        ).fetchone()[0]
+        if many > RANK_AT_MOST:
+            order = "newest"
+            sql += " ORDER BY versions_fts.rowid DESC LIMIT ?"
+        else:
+            sql += " ORDER BY rank LIMIT ?"
     params.append(limit)
-    return list(rows(db, sql, params))
+    return [{**row, "order": order} for row in rows(db, sql, params)]
 
 
 def stats(db: Database) -> dict[str, Any]:

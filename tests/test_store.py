@@ -9,6 +9,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from db import store
 
 _NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -172,3 +174,34 @@ def test_a_capture_of_a_known_text_does_not_reindex_it(tmp_path: Path) -> None:
     with store.writing(db):
         db.execute("UPDATE versions SET text = ? WHERE id = ?", ["We collect location data.", vid])
     assert store.search(db, "biometric") == [] and len(store.search(db, "location")) == 1
+
+
+def test_search_ranks_a_few_matches_and_lists_many_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = store.connect(tmp_path / "s.db")
+    ids = {}
+    for name in ("a", "b"):
+        pid = store.upsert_policy(db, name, f"https://{name}.example/", "privacy", _NOW)
+        for n in range(4):
+            with store.writing(db):
+                ids[name, n] = store.record_version(
+                    db,
+                    pid,
+                    text=f"We keep biometric data. Clause {name}{n}. " + "Filler. " * n,
+                    title=name,
+                    timestamp=f"20{10 + n}0101000000",
+                    snapshot_id=None,
+                    extractor_version=1,
+                    now=_NOW,
+                )
+    ranked = store.search(db, "biometric")
+    assert {h["order"] for h in ranked} == {"relevance"} and len(ranked) == 8
+    assert ranked[0]["id"] in (ids["a", 0], ids["b", 0])  # the shortest text ranks first
+    monkeypatch.setattr(store, "RANK_AT_MOST", 5)
+    newest = store.search(db, "biometric", limit=3)
+    assert [h["id"] for h in newest] == [ids["b", 3], ids["b", 2], ids["b", 1]]
+    assert {h["order"] for h in newest} == {"newest"}
+    one = store.search(db, "biometric", pid=store.policy_id(db, "a"))
+    assert sorted(h["id"] for h in one) == sorted(ids["a", n] for n in range(4))
+    assert one[0]["order"] == "relevance"
