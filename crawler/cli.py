@@ -164,8 +164,8 @@ def _progress_printer(total_label: str) -> tuple[Callable[[str, Any], None], Cal
     default="all",
     show_default=True,
     help="Which captures to play back: all (every distinct digest), bisect (only "
-    "where the text changed; bisect:30d sets the longest gap left unsampled), or "
-    "interval:6m (one capture per period).",
+    "where the text changed, guided by the CDX record lengths; bisect:90d, the default gap, "
+    "sets the longest stretch left unsampled), or interval:6m (one capture per period).",
 )
 @click.pass_obj
 def backfill(

@@ -269,32 +269,36 @@ def _bisect(
                 "SELECT version_id FROM captures WHERE id = ?", [candidates[i].id]
             ).fetchone()
             plan.record(i, str(row[0]) if row and row[0] is not None else None)
-    for i, (key, reason) in plan.inferred_with_reasons().items():
-        capture = candidates[i]
-        text, title = db.execute(
-            "SELECT text, title FROM versions WHERE id = ?", [int(key)]
-        ).fetchone()
-        for inferred in [capture, *waiting.pop(capture.digest, [])]:
-            with store.writing(db):
+    texts: dict[str, tuple[str, str]] = {}
+    inferred = plan.inferred()
+    with store.writing(db):  # one transaction: all of them, or (after a kill) none
+        for i, key in inferred.items():
+            if key not in texts:
+                texts[key] = db.execute(
+                    "SELECT text, title FROM versions WHERE id = ?", [int(key)]
+                ).fetchone()
+            text, title = texts[key]
+            capture = candidates[i]
+            for settled in [capture, *waiting.pop(capture.digest, [])]:
                 store.record_version(
                     db,
                     pid,
                     text=text,
                     title=title,
-                    timestamp=inferred.timestamp,
+                    timestamp=settled.timestamp,
                     snapshot_id=None,
                     extractor_version=EXTRACTOR_VERSION,
                     now=now,
                 )
                 store.settle_capture(
                     db,
-                    inferred.id,
+                    settled.id,
                     "inferred",
-                    reason,
+                    "same text fetched before and after it (bisect)",
                     now,
                     version_id=int(key),
                 )
-            result.reused += 1
+                result.reused += 1
 
 
 def _fetch_batch(

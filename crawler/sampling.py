@@ -13,17 +13,17 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 PERIOD_RE = re.compile(r"^(\d+)\s*([dwmy])$", re.I)
 DAYS = {"d": 1, "w": 7, "m": 30.44, "y": 365.25}
-DEFAULT_MAX_GAP_DAYS = 60.0
-# How far (bytes) a compressed record's length may stray from its text's band and still be
-# taken for the same text: gzip's own jitter when a same-length token changes.
-LENGTH_SLACK = 16
-SAME_TEXT_AROUND = "same text fetched before and after it (bisect)"
-LENGTH_FITS = "its CDX length fits the text on its side of a change (bisect)"
+DEFAULT_MAX_GAP_DAYS = 90.0
+# How far (bytes) a compressed record's length may stray from a length seen for a text and
+# still be taken for that text: gzip's own jitter when a same-length token changes.
+LENGTH_SLACK = 8
+Band = tuple[int, ...]  # the sorted lengths of one text's fetched captures
 
 
 def parse_strategy(value: str) -> tuple[str, float]:
@@ -80,17 +80,19 @@ class Bisect:
     names the text of every capture left unfetched.
 
     With `lengths` (the CDX `length` of each capture, the size of its compressed record), the
-    plan also reads the index itself. Page noise (tokens, ads) moves a record's length a little;
-    a different text usually moves it more. So the lengths of the fetched captures of each text
-    give that text's band, and:
+    plan also reads the index itself, to choose what to fetch; it never settles a capture's
+    text from a length. Page noise (tokens, ads) moves a record's length a little, or between
+    a few variants (a banner shown or not); a different text usually moves it elsewhere. So the
+    lengths of the fetched captures of each text, each give or take `slack` bytes, make that
+    text's band, and:
     - between two fetched captures with the same text, a capture whose length lies outside that
-      text's band is fetched (a change that reverted, A → B → A, hides there);
-    - between two different texts whose bands are apart, the captures split cleanly (every one
-      fits the first text's band up to some point and the second's after it) are settled by
-      their lengths, without playback; otherwise the first capture that breaks the split is
-      fetched, and texts of equal length fall back to plain bisection.
-    A text change that keeps the record's length within the noise band of both neighbours
-    (a date edit, say) is caught only by the density bound."""
+      text's band is fetched: a change that reverted (A → B → A) hides there;
+    - between two different texts whose bands are apart, the first capture whose length leaves
+      the first text's band is fetched, and then the one before it, where the change most
+      likely is: two playbacks instead of a bisection's log2(n); texts whose lengths cannot be
+      told apart are bisected.
+    A change that reverts within the density bound and keeps the record's length within its
+    neighbours' band (a date edited and put back, say) is not seen."""
 
     timestamps: list[str]
     max_gap_days: float = DEFAULT_MAX_GAP_DAYS
@@ -152,29 +154,30 @@ class Bisect:
     def _density_seeds(self) -> set[int]:
         return set(interval_sample(self.timestamps, self.max_gap_days))
 
-    def _bands(self) -> dict[str | None, tuple[int, int]]:
-        """Per text, the lowest and highest length among its fetched captures."""
-        bands: dict[str | None, tuple[int, int]] = {}
+    def _bands(self) -> dict[str | None, Band]:
+        """Per text, the lengths of its fetched captures, sorted: page noise often comes in a
+        few variants (a banner shown or not), so a text's lengths form clusters, not a range."""
+        points: dict[str | None, list[int]] = {}
         if self.lengths is None:
-            return bands
+            return {}
         for i, key in self.keys.items():
             length = self.lengths[i]
-            if key is None or length is None:
-                continue
-            low, high = bands.get(key, (length, length))
-            bands[key] = (min(low, length), max(high, length))
-        return bands
+            if key is not None and length is not None:
+                points.setdefault(key, []).append(length)
+        return {key: tuple(sorted(values)) for key, values in points.items()}
 
-    def _fits(self, i: int, band: tuple[int, int] | None) -> bool:
+    def _fits(self, i: int, band: Band | None) -> bool:
+        """Whether capture i's length lies within `slack` of a length seen for the text."""
         length = None if self.lengths is None else self.lengths[i]
-        if length is None or band is None:
+        if length is None or not band:
             return False
-        return band[0] - self.slack <= length <= band[1] + self.slack
+        at = bisect_left(band, length - self.slack)
+        return at < len(band) and band[at] <= length + self.slack
 
     def _free(self, a: int, b: int) -> list[int]:
         return [i for i in range(a + 1, b) if i not in self.keys]
 
-    def _misfit(self, a: int, b: int, band: tuple[int, int] | None) -> int | None:
+    def _misfit(self, a: int, b: int, band: Band | None) -> int | None:
         """Between two captures of one text: the first unfetched one whose length is outside
         that text's band (captures without a length are taken to fit)."""
         if self.lengths is None or band is None:
@@ -184,61 +187,38 @@ class Bisect:
                 return i
         return None
 
-    def _split(self, a: int, b: int, bands: dict[str | None, tuple[int, int]]) -> int | None:
-        """Where the lengths between two different texts switch cleanly from the first's band
-        to the second's: the number of unfetched captures that go with `a`, or None."""
+    def _locate(self, a: int, b: int, bands: dict[str | None, Band]) -> int | None:
+        """Between two different texts: the first capture whose length leaves the first text's
+        band, or the last capture before the second text when none does; the middle when the
+        two texts' lengths cannot be told apart."""
         band_a, band_b = bands.get(self.keys[a]), bands.get(self.keys[b])
         free = self._free(a, b)
-        side = []
-        for i in free:
-            fits_a, fits_b = self._fits(i, band_a), self._fits(i, band_b)
-            if fits_a == fits_b:
-                return None
-            side.append(fits_a)
-        cut = side.index(False) if False in side else len(side)
-        return cut if all(not s for s in side[cut:]) else None
-
-    def _locate(self, a: int, b: int, bands: dict[str | None, tuple[int, int]]) -> int | None:
-        """Between two different texts: nothing when the lengths settle it, else the first
-        capture that breaks a clean split, else the middle."""
-        band_a, band_b = bands.get(self.keys[a]), bands.get(self.keys[b])
+        if not free:
+            return None
         if band_a is None or band_b is None or self._overlap(band_a, band_b):
             return self._free_between(a, b)
-        if self._split(a, b, bands) is not None:
-            return None
-        for i in self._free(a, b):
-            if not (self._fits(i, band_a) and not self._fits(i, band_b)):
+        for i in free:
+            if not self._fits(i, band_a):
                 return i
-        return None
+        return free[-1]
 
-    def _overlap(self, one: tuple[int, int], two: tuple[int, int]) -> bool:
-        return (
-            one[0] - self.slack <= two[1] + self.slack
-            and two[0] - self.slack <= one[1] + self.slack
-        )
+    def _overlap(self, one: Band, two: Band) -> bool:
+        """Whether some length of one text lies within twice the slack of one of the other's:
+        then a capture between them could be either."""
+        return any(self._near(two, length, 2 * self.slack) for length in one)
+
+    @staticmethod
+    def _near(band: Band, length: int, distance: int) -> bool:
+        at = bisect_left(band, length - distance)
+        return at < len(band) and band[at] <= length + distance
 
     def inferred(self) -> dict[int, str]:
-        """Unfetched captures whose text is known: the same text was fetched on both sides, or
-        their lengths split cleanly between the two different texts around them."""
-        return {i: key for i, (key, _) in self.inferred_with_reasons().items()}
-
-    def inferred_with_reasons(self) -> dict[int, tuple[str, str]]:
-        """`inferred()`, each with the reason to record."""
-        out: dict[int, tuple[str, str]] = {}
+        """Unfetched captures whose text is known: the same text was fetched on both sides (and,
+        with lengths, each one's length fits that text's band, or it would have been fetched)."""
+        out: dict[int, str] = {}
         known = self._with_text()
-        bands = self._bands()
         for a, b in zip(known, known[1:], strict=False):
-            key_a, key_b = self.keys[a], self.keys[b]
-            assert key_a is not None and key_b is not None
-            free = self._free(a, b)
-            if key_a == key_b:
-                out.update((i, (key_a, SAME_TEXT_AROUND)) for i in free)
-                continue
-            band_a, band_b = bands.get(key_a), bands.get(key_b)
-            if band_a is None or band_b is None or self._overlap(band_a, band_b):
-                continue
-            cut = self._split(a, b, bands)
-            if cut is not None:
-                out.update((i, (key_a, LENGTH_FITS)) for i in free[:cut])
-                out.update((i, (key_b, LENGTH_FITS)) for i in free[cut:])
+            key = self.keys[a]
+            if key is not None and key == self.keys[b]:
+                out.update((i, key) for i in self._free(a, b))
         return out

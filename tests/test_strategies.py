@@ -93,7 +93,7 @@ def test_bisect_plan_in_isolation() -> None:
     assert known == dict(enumerate(truth))  # the 20-day revert is found: it is > 15 days
     assert len(plan.keys) < 150
     assert interval_sample(stamps, 365.25)[:3] == [0, 366, 731]  # 365.25-day periods
-    assert parse_strategy("bisect") == ("bisect", 60.0)
+    assert parse_strategy("bisect") == ("bisect", 90.0)
 
 
 def _plan(stamps: list[str], truth: list[str], lengths: list[int | None] | None, gap: float):
@@ -121,13 +121,13 @@ def test_bisect_reads_cdx_lengths_to_find_short_reverts() -> None:
     assert len(plan.keys) <= len(without.keys) + 12
 
 
-def test_bisect_settles_a_change_by_lengths_and_falls_back_when_they_are_equal() -> None:
+def test_bisect_locates_a_change_by_lengths_and_falls_back_when_they_are_equal() -> None:
     stamps = [(date(2015, 1, 1) + timedelta(days=d)).strftime("%Y%m%d000000") for d in range(300)]
     truth = ["A" if d < 137 else "B" for d in range(300)]
     lengths: list[int | None] = [7000 if t == "A" else 7400 for t in truth]
     plan, known = _plan(stamps, truth, lengths, 400)
     assert known == dict(enumerate(truth))
-    assert len(plan.keys) <= 4  # the ends, and one capture past the jump in length
+    assert sorted(plan.keys) == [0, 136, 137, 299]  # the ends, and both sides of the jump
     same = [7000] * 300  # a same-length edit: the lengths say nothing, bisection finds it
     plan, known = _plan(stamps, truth, list(same), 400)
     assert known == dict(enumerate(truth))
