@@ -283,10 +283,16 @@ def _chars(text: str | None) -> int:
     faster than splitting, and the weights are only ever compared with each other."""
     if not text:
         return 0
-    return len(text) - sum(text.count(space) for space in WEIGHTLESS)
-
-
-WEIGHTLESS = (" ", "\n", "\t", "\r", "\xa0", "\u3000")
+    count = text.count
+    return (
+        len(text)
+        - count(" ")
+        - count("\n")
+        - count("\t")
+        - count("\r")
+        - count("\xa0")
+        - count("\u3000")
+    )
 
 
 def _link_chars(node: LexborNode) -> int:
@@ -339,6 +345,8 @@ def _descend(node: LexborNode, weight: int) -> tuple[LexborNode, int]:
 def original_url(href: str, base_url: str) -> str:
     """Map a Wayback-rewritten href back to the original URL, then make it absolute."""
     href = href.strip()
+    if href.startswith(("https://", "http://")) and "/." not in href and "/web/" not in href:
+        return href  # already absolute, nothing to resolve: urljoin would return it as it is
     match = WAYBACK_HREF.match(href)
     if match:
         href = match.group("url")
