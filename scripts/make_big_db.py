@@ -266,25 +266,22 @@ def main() -> None:
                         words_removed=0,
                         now=now,
                     )
-                elif args.quick_changes:
-                    store.insert_change(
-                        db,
-                        pid,
-                        from_version_id=vid - 1,
-                        to_version_id=vid,
-                        at_timestamp=ts,
-                        previous_timestamp=ts,
-                        kind="change",
-                        substantive=True,
-                        summary=f"{len(edited)} sections modified or added: "
-                        + ", ".join(f"'{h}'" for h in edited),
-                        sections="[]",
-                        words_added=len(edited),
-                        words_removed=len(edited),
-                        now=now,
-                    )
                 else:
-                    result = diff_texts(previous_text, text)
+                    if args.quick_changes:
+                        substantive, summary, sections_json = (
+                            True,
+                            f"{len(edited)} sections modified or added: "
+                            + ", ".join(f"'{h}'" for h in edited),
+                            "[]",
+                        )
+                        added = removed = len(edited)
+                    else:
+                        result = diff_texts(previous_text, text)
+                        substantive, summary = result.substantive, result.summary
+                        sections_json = json.dumps(
+                            [c.to_dict() for c in result.changes if c.kind != "unchanged"]
+                        )
+                        added, removed = result.words_added, result.words_removed
                     store.insert_change(
                         db,
                         pid,
@@ -293,13 +290,11 @@ def main() -> None:
                         at_timestamp=ts,
                         previous_timestamp=ts,
                         kind="change",
-                        substantive=result.substantive,
-                        summary=result.summary,
-                        sections=json.dumps(
-                            [c.to_dict() for c in result.changes if c.kind != "unchanged"]
-                        ),
-                        words_added=result.words_added,
-                        words_removed=result.words_removed,
+                        substantive=substantive,
+                        summary=summary,
+                        sections=sections_json,
+                        words_added=added,
+                        words_removed=removed,
                         now=now,
                     )
                 previous_text = text
