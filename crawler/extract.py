@@ -400,7 +400,11 @@ def extract(
     else:
         page_weight = _chars(root.text(deep=True)) - _link_chars(root)
         h1s = [h for h in root.css("h1") if 0 < _chars(h.text(deep=True)) <= 200]
-        lone_h1 = WS.sub(" ", h1s[0].text(deep=True)).strip() if len(h1s) == 1 else None
+        h1_texts = [WS.sub(" ", h.text(deep=True)).strip() for h in h1s]
+        lone_h1 = h1_texts[0] if len(h1_texts) == 1 else None
+        # Among several <h1>s, the one that names the wanted document is its title.
+        named = [t for t in h1_texts if document and any(d in _plain(t) for d in document)]
+        named_h1 = named[0] if len(h1_texts) > 1 and len(named) == 1 else None
         _decompose_all(_boilerplate(root, strict=True))
         main, weight = _main_container(root)
         if weight < 0.3 * page_weight:
@@ -417,9 +421,13 @@ def extract(
             if lenient_weight > weight:
                 main = lenient
         containers = [main]
+        # The document's title often sits in a page header outside the text's container.
         if lone_h1 and main.css_first("h1") is None:
-            # The document's title often sits in a page header outside the text's container.
             walker.blocks.append(Block("heading", _escape(lone_h1), 1))
+        elif named_h1 and named_h1 not in [
+            WS.sub(" ", h.text(deep=True)).strip() for h in main.css("h1")
+        ]:
+            walker.blocks.append(Block("heading", _escape(named_h1), 1))
     for container in containers:
         walker.block_holders |= _block_holders(container)
     for container in containers:

@@ -265,3 +265,20 @@ def test_accordion_titles_and_sections_named_like_boilerplate_are_kept() -> None
     assert "### Do you sell my data?" in text and "We do not sell it." in text
     assert "## Sharing" in text and "## Cookies and tracking" in text
     assert "Accept all?" not in text and "Accept" not in text.replace("Accept all", "")
+
+
+def test_the_h1_naming_the_document_is_kept_when_a_page_has_several() -> None:
+    from crawler.extract import document_hints
+
+    filler = "<p>" + "These terms govern your use of the service. " * 40 + "</p>"
+    html = body(
+        "<section class='hero'><h1>Terms of Service</h1></section>"
+        "<div class='content'><h1>Help Center</h1>"
+        + filler
+        + "<h2>Definitions</h2>"
+        + filler
+        + "</div>"
+    )
+    text = text_of(html, document=document_hints("terms"))
+    assert text.startswith("# Terms of Service\n") and "## Definitions" in text
+    assert not text_of(html).startswith("# Terms of Service")  # no hint: no way to tell
