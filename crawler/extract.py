@@ -465,7 +465,12 @@ def _escape_match(match: re.Match[str]) -> str:
 
 
 def _escape(text: str) -> str:
+    if "\n" not in text and text.lstrip()[:1] not in ESCAPE_FIRST:
+        return text  # one line, not opening with a digit, "-" or "+": nothing to escape
     return ESCAPE.sub(_escape_match, text) if ESCAPE.search(text) else text
+
+
+ESCAPE_FIRST = frozenset("0123456789-+")
 
 
 def _wrap(marker: str, text: str) -> str:
@@ -540,8 +545,11 @@ class _Walker:
             return
         text = "".join(self.buf)
         self.buf = []
-        lines = [line.strip() for line in _collapse(text).split(BR)]
-        joined = "  \n".join(line for line in lines if line)
+        if BR in text:
+            lines = [line.strip() for line in _collapse(text).split(BR)]
+            joined = "  \n".join(line for line in lines if line)
+        else:
+            joined = _collapse(text).strip()
         if joined and joined.strip("*_ ") or (joined and self.kind == "item"):
             start = self.start_next and self.kind in ("item", "row")
             if start or self.kind in ("item", "row"):
