@@ -156,3 +156,29 @@ def test_bisect_with_lengths_is_exact_whenever_texts_have_distinct_lengths() -> 
             lengths[rng.randrange(n)] = None  # '-' in the CDX
         plan, known = _plan(stamps, truth, lengths, 90)
         assert known == dict(enumerate(truth)), seed
+
+
+def test_bisect_finds_a_one_capture_revert_from_the_cdx_lengths(tmp_path: Path) -> None:
+    """Forty weekly captures of one text, but one capture shows another text for a week: inside
+    the 90-day density bound, only its CDX record length gives it away."""
+    timeline = [
+        FixtureCapture(
+            (date(2021, 1, 4) + timedelta(weeks=w)).strftime("%Y%m%d120000"),
+            POLICY_URL,
+            "page",
+            3 if w == 17 else 2,
+            300 + w,
+        )
+        for w in range(40)
+    ]
+    archive = PywbArchive(tmp_path / "archive", collection="blip")
+    archive.add_warcs(write_warc(tmp_path / "blip.warc.gz", timeline))
+    archive.start()
+    try:
+        versions, requests = _run(tmp_path, archive, "bisect:90d")
+    finally:
+        archive.stop()
+    assert [v["snapshots"] for v in versions] == [39, 1]  # the blip is found, and only it
+    assert requests <= 16
+    db = store.connect(tmp_path / "bisect_90d" / "test.db")
+    assert len(store.changes(db)) == 3  # first, 2 → 3, and back 3 → 2
