@@ -493,7 +493,14 @@ def _confirmed(transport: Transport, endpoint: ArchiveEndpoint, memento: Memento
     keep it once two answers agree (a passing fault rarely repeats byte for byte)."""
     previous = memento.body
     for _ in range(DIGEST_RETRIES):
-        again = _fetch_memento(transport, endpoint, memento.timestamp, memento.url, 0)
+        try:
+            again = _fetch_memento(transport, endpoint, memento.timestamp, memento.url, 0)
+        except RedirectLoop:
+            raise FetchError(
+                f"{memento.url} ({memento.timestamp}), where a redirect led, redirected again "
+                "when fetched a second time; it is retried on the next run",
+                url=memento.playback_url,
+            ) from None
         if again.status == memento.status and again.body == previous:
             return replace(memento, body=again.body, headers=again.headers)
         previous = again.body
