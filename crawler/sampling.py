@@ -169,10 +169,7 @@ class Bisect:
     def _fits(self, i: int, band: Band | None) -> bool:
         """Whether capture i's length lies within `slack` of a length seen for the text."""
         length = None if self.lengths is None else self.lengths[i]
-        if length is None or not band:
-            return False
-        at = bisect_left(band, length - self.slack)
-        return at < len(band) and band[at] <= length + self.slack
+        return length is not None and bool(band) and self._near(band or (), length, self.slack)
 
     def _free(self, a: int, b: int) -> list[int]:
         return [i for i in range(a + 1, b) if i not in self.keys]
