@@ -123,7 +123,7 @@ class Bisect:
         if not self._started:
             self._started = True
             first = {0, n - 1}
-            first.update(i for i in range(n) if i in self._density_seeds())
+            first.update(self._density_seeds())
             return sorted(first)
         batch: set[int] = set()
         known = self._with_text()
