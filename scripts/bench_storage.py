@@ -119,6 +119,11 @@ def scale(path: Path, runs: int) -> None:
         ),
         ("search '\"opt out\"' --json", command("search", '"opt out"', "--json"), 500),
         (
+            "search '\"Company 04321\"' --json (few matches: ranked)",
+            command("search", '"Company 04321"', "--json"),
+            500,
+        ),
+        (
             'search "security breach" --policy NAME --json',
             lambda: command("search", "security breach", "--policy", next(it), "--json")(),
             500,
