@@ -119,8 +119,8 @@ def scale(path: Path, runs: int) -> None:
         ),
         ("search '\"opt out\"' --json", command("search", '"opt out"', "--json"), 500),
         (
-            "search '\"Company 04321\"' --json (few matches: ranked)",
-            command("search", '"Company 04321"', "--json"),
+            "search '\"Company 54321\"' --json (few matches: ranked)",
+            command("search", '"Company 54321"', "--json"),
             500,
         ),
         (
