@@ -411,6 +411,17 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
         }
         for r in memento.redirects
     ]
+    # Extract before taking the write lock: other writers wait only for the inserts.
+    reason = _memento_problem(memento)
+    text = title = ""
+    if reason is None:
+        try:
+            document = _extract_for(policy, memento.body, memento.content_type, memento.url)
+            text, title = render_text(document), document.title
+            if not document.blocks:
+                reason = "no text extracted"
+        except ExtractionError as exc:
+            reason = f"no text: {exc}"
     with store.writing(db):
         blob = store.put_blob(db, memento.body, base=store.keyframe(db, pid))
         snapshot_id = store.insert_snapshot(
@@ -429,16 +440,6 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
             extractor_version=EXTRACTOR_VERSION,
             now=now,
         )
-        reason = _memento_problem(memento)
-        text = title = ""
-        if reason is None:
-            try:
-                document = _extract_for(policy, memento.body, memento.content_type, memento.url)
-                text, title = render_text(document), document.title
-                if not document.blocks:
-                    reason = "no text extracted"
-            except ExtractionError as exc:
-                reason = f"no text: {exc}"
         if reason is not None:
             verified = (
                 capture.digest not in ("", "-", EMPTY_DIGEST)
