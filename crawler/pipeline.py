@@ -45,6 +45,7 @@ from crawler.wayback import (
     fetch_memento,
     payload_digest,
     search,
+    timestamp_to_datetime,
 )
 from db import store
 
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 # A broken answer that no digest can vouch for is tried on this many runs before it is skipped.
 UNVERIFIED_ATTEMPTS = 5
+# The Internet Archive answers a capture it cannot play with a 302 to the nearest one, which
+# may be weeks away (wayback-facts.md): farther than this, that answer is not this capture.
+NEAREST_WINDOW_DAYS = 7.0
 HTML_MIMETYPES = (
     "text/html",
     "application/xhtml+xml",
@@ -412,7 +416,8 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
         for r in memento.redirects
     ]
     # Extract before taking the write lock: other writers wait only for the inserts.
-    reason = _memento_problem(memento)
+    far = _far_nearest(memento)
+    reason = far or _memento_problem(memento)
     text = title = ""
     if reason is None:
         try:
@@ -441,7 +446,7 @@ def _store_outcome(run: _Crawl, capture: store.CaptureRow, outcome: Memento | Cr
             now=now,
         )
         if reason is not None:
-            verified = (
+            verified = far is not None or (
                 capture.digest not in ("", "-", EMPTY_DIGEST)
                 and not memento.redirects
                 and payload_digest(memento.body) == capture.digest
@@ -490,6 +495,22 @@ def _extract_for(policy: Policy, body: bytes, content_type: str, url: str) -> Do
         remove=policy.remove,
         document=document_hints(policy.kind, policy.title),
     )
+
+
+def _far_nearest(memento: Memento) -> str | None:
+    """Why the answer is not this capture, when the archive sent us to its nearest capture
+    more than NEAREST_WINDOW_DAYS away; None otherwise."""
+    for hop in memento.redirects:
+        if hop.kind != "nearest":
+            continue
+        gap = timestamp_to_datetime(hop.to_timestamp) - timestamp_to_datetime(hop.from_timestamp)
+        days = abs(gap.total_seconds()) / 86400
+        if days > NEAREST_WINDOW_DAYS:
+            return (
+                f"the archive plays back its nearest capture instead, {hop.to_timestamp} "
+                f"({days:.0f} days away), which is recorded in its own right"
+            )
+    return None
 
 
 def _memento_problem(memento: Memento) -> str | None:

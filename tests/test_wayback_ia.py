@@ -346,3 +346,51 @@ def test_decode_body_refuses_truncated_and_oversized_streams() -> None:
         decode_body(gzip.compress(b"0" * 5_000_000), "gzip", 1_000_000, "u")
     with pytest.raises(BodyError, match="undecodable"):
         decode_body(b"not gzip at all", "gzip", 10**6, "u")
+
+
+def test_a_nearest_capture_weeks_away_is_not_taken_for_this_one(tmp_path: Path) -> None:
+    """IA answers a capture it cannot play with a 302 to its nearest one, which may be weeks
+    away: that text must not be dated to this capture, and the other capture counts itself."""
+    cdx = (
+        "com,example)/privacy 20190101000000 https://www.example.com/privacy text/html 200 "
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 2000\n"
+        "com,example)/privacy 20190215000000 https://www.example.com/privacy text/html 200 "
+        "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB 2100\n"
+        "com,example)/privacy 20190220000000 https://www.example.com/privacy text/html 200 "
+        "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC 2110\n"
+    )
+    later = "https://web.archive.org/web/20190215000000id_/https://www.example.com/privacy"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/cdx/search/cdx":
+            return httpx.Response(200, text=cdx, headers={"content-type": "text/plain"})
+        if path == "/web/20190101000000id_/https://www.example.com/privacy":
+            return archive_redirect(later)  # 45 days away
+        if path == "/web/20190215000000id_/https://www.example.com/privacy":
+            return memento(page(V2, "x"), "20190215000000")
+        if path == "/web/20190220000000id_/https://www.example.com/privacy":
+            return archive_redirect(  # two days away: near enough to be this capture
+                "https://web.archive.org/web/20190222000000id_/https://www.example.com/privacy"
+            )
+        if path == "/web/20190222000000id_/https://www.example.com/privacy":
+            return memento(page(V3, "y"), "20190222000000")
+        return httpx.Response(404, text="not archived")
+
+    transport, _, _ = make_transport(handler)
+    db = store.connect(tmp_path / "near.db")
+    policy = Policy("example-privacy", "https://www.example.com/privacy")
+    backfill(db, transport, ArchiveConfig(), policy, NOW)
+    states = {
+        r["timestamp"]: (r["state"], r["reason"] or "")
+        for r in store.rows(db, "SELECT timestamp, state, reason FROM captures")
+    }
+    assert (
+        states["20190101000000"][0] == "skipped" and "45 days away" in states["20190101000000"][1]
+    )
+    assert states["20190215000000"][0] == states["20190220000000"][0] == "fetched"
+    versions = store.history(db, store.policy_id(db, policy.name) or 0)
+    assert [(v["first_timestamp"], v["snapshots"]) for v in versions] == [
+        ("20190215000000", 1),
+        ("20190220000000", 1),
+    ]
