@@ -316,14 +316,23 @@ def _main_container(body: LexborNode) -> tuple[LexborNode, int]:
 
 def _descend(node: LexborNode, weight: int) -> tuple[LexborNode, int]:
     while weight > 0:
-        children = []
+        elements, own_text = [], False
         child = node.child
         while child is not None:
             if child.is_element_node:
-                children.append((_chars(child.text(deep=True)), child))
+                elements.append(child)
+            elif child.tag == "-text" and not own_text:
+                own_text = bool((child.text_content or "").strip())
             child = child.next
-        if not children:
+        if not elements:
             break
+        if len(elements) == 1 and not own_text:
+            # A wrapper around one element holds all of its weight: descend without weighing.
+            if elements[0].tag in ("ul", "ol", "p", "table", "tr", "tbody"):
+                break
+            node = elements[0]
+            continue
+        children = [(_chars(element.text(deep=True)), element) for element in elements]
         children.sort(key=lambda item: -item[0])
         best, best_weight = None, 0
         for total, child in children[:3]:
