@@ -551,13 +551,6 @@ def changes(
     )
 
 
-def _fts_query(text: str) -> str:
-    """Plain words become an AND of quoted terms; quoted phrases and FTS5 syntax pass through."""
-    if any(ch in text for ch in '"*():') or re.search(r"\b(AND|OR|NOT|NEAR)\b", text):
-        return text
-    return " ".join('"' + word.replace('"', "") + '"' for word in text.split())
-
-
 @cli.command()
 @click.argument("query")
 @click.option("--policy", "name", help="Only this policy.")
@@ -573,7 +566,7 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     try:
-        hits = store.search(db, _fts_query(query), pid, limit)
+        hits = store.search(db, store.fts_query(query), pid, limit)
     except sqlite3.OperationalError as exc:
         raise click.BadParameter(
             f"{query!r} is not a search query SQLite understands ({exc}); "

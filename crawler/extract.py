@@ -252,6 +252,15 @@ def _unwrap_triggers(root: LexborNode) -> None:
             button.unwrap()
 
 
+def _prepare(root: LexborNode, remove: str | None) -> None:
+    """What every pass drops first: controls, scripts and the like (accordion titles kept),
+    and the policy's own `remove` selectors."""
+    _unwrap_triggers(root)
+    _decompose_all(root.css(NEVER_CONTENT))
+    if remove:
+        _decompose_all(root.css(remove))
+
+
 def _decompose_all(nodes: list[LexborNode]) -> None:
     # css() returns nodes in document order: a parent comes before its children. Decomposing a
     # node frees its subtree, so skip every node inside one already removed.
@@ -396,10 +405,7 @@ def extract(
     root = parser.body
     if root is None:
         raise ExtractionError("no <body> in the page")
-    _unwrap_triggers(root)
-    _decompose_all(root.css(NEVER_CONTENT))
-    if remove:
-        _decompose_all(root.css(remove))
+    _prepare(root, remove)
     containers: list[LexborNode]
     walker = _Walker(base_url)
     if select:
@@ -421,10 +427,7 @@ def extract(
             # drop only what is hidden.
             lenient_root = LexborHTMLParser(html).body
             assert lenient_root is not None
-            _unwrap_triggers(lenient_root)
-            _decompose_all(lenient_root.css(NEVER_CONTENT))
-            if remove:
-                _decompose_all(lenient_root.css(remove))
+            _prepare(lenient_root, remove)
             _decompose_all(_boilerplate(lenient_root, strict=False))
             lenient, lenient_weight = _main_container(lenient_root)
             if lenient_weight > weight:

@@ -169,7 +169,9 @@ class Bisect:
     def _fits(self, i: int, band: Band | None) -> bool:
         """Whether capture i's length lies within `slack` of a length seen for the text."""
         length = None if self.lengths is None else self.lengths[i]
-        return length is not None and bool(band) and self._near(band or (), length, self.slack)
+        if length is None or not band:
+            return False
+        return self._near(band, length, self.slack)
 
     def _free(self, a: int, b: int) -> list[int]:
         return [i for i in range(a + 1, b) if i not in self.keys]

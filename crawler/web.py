@@ -263,15 +263,13 @@ async def changes_atom(request: Request) -> Response:
 async def search_page(request: Request) -> Response:
     import sqlite3
 
-    from crawler.cli import _fts_query
-
     query = request.query_params.get("q", "").strip()
     with _reading(request) as db:
         hits: list[dict[str, Any]] = []
         error = ""
         if query:
             try:
-                hits = store.search(db, _fts_query(query), limit=100)
+                hits = store.search(db, store.fts_query(query), limit=100)
             except sqlite3.OperationalError:
                 error = "That query is not one SQLite's full-text search understands."
         for hit in hits:

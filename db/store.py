@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -315,25 +316,19 @@ def _dictionary(
     db: Database, base: str
 ) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
     with _dictionary_lock:
-        return _load_dictionary(db, base)
-
-
-def _load_dictionary(
-    db: Database, base: str
-) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-    cached = _dictionaries.get(base)
-    if cached is None:
-        content = zstandard.ZstdCompressionDict(
-            get_blob(db, base), dict_type=zstandard.DICT_TYPE_RAWCONTENT
-        )
-        cached = (
-            zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=content),
-            zstandard.ZstdDecompressor(dict_data=content),
-        )
-        if len(_dictionaries) >= 16:
-            _dictionaries.pop(next(iter(_dictionaries)))
-        _dictionaries[base] = cached
-    return cached
+        cached = _dictionaries.get(base)
+        if cached is None:
+            content = zstandard.ZstdCompressionDict(
+                get_blob(db, base), dict_type=zstandard.DICT_TYPE_RAWCONTENT
+            )
+            cached = (
+                zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=content),
+                zstandard.ZstdDecompressor(dict_data=content),
+            )
+            if len(_dictionaries) >= 16:
+                _dictionaries.pop(next(iter(_dictionaries)))
+            _dictionaries[base] = cached
+        return cached
 
 
 def get_blob(db: Database, sha: str) -> bytes:
@@ -898,6 +893,14 @@ def presence(db: Database, pid: int) -> list[tuple[int, str, str | None]]:
             runs[-1][2] = timestamp
         runs.append([version_id, timestamp, None])
     return [(int(v), str(a), b) for v, a, b in runs]
+
+
+def fts_query(text: str) -> str:
+    """What a person types, as an FTS5 query: plain words become an AND of quoted terms (so
+    "opt-out" or "e-mail" search as words); quoted phrases and FTS5 syntax pass through."""
+    if any(ch in text for ch in '"*():') or re.search(r"\b(AND|OR|NOT|NEAR)\b", text):
+        return text
+    return " ".join('"' + word.replace('"', "") + '"' for word in text.split())
 
 
 RANK_AT_MOST = 20_000  # more matches than this are listed newest first, not ranked

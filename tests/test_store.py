@@ -6,6 +6,7 @@ import hashlib
 import multiprocessing
 import random
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,17 +23,24 @@ def _open(path: str) -> None:
     db.close()
 
 
+def _exit_codes(
+    target: Callable[..., None], args: list[tuple[object, ...]], wait: float
+) -> list[int | None]:
+    """Run `target` in one spawned process per argument tuple, all at once; their exit codes."""
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=target, args=a) for a in args]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(wait)
+    return [p.exitcode for p in processes]
+
+
 def test_many_processes_can_open_a_new_file_at_once(tmp_path: Path) -> None:
     """`run`, `serve` and a CLI command may all create or migrate the file at the same moment."""
-    context = multiprocessing.get_context("spawn")
     for trial in range(4):
         path = str(tmp_path / f"race{trial}.db")
-        processes = [context.Process(target=_open, args=(path,)) for _ in range(6)]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(60)
-        assert [p.exitcode for p in processes] == [0] * 6
+        assert _exit_codes(_open, [(path,)] * 6, 60) == [0] * 6
         conn = sqlite3.connect(path)
         names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
         conn.close()
@@ -73,13 +81,7 @@ def test_concurrent_writers_wait_for_each_other(tmp_path: Path) -> None:
     """`run` and a `backfill` may write the same file at once: neither fails, nothing is lost."""
     path = str(tmp_path / "writers.db")
     store.connect(path).close()
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_write_many, args=(path, w)) for w in range(4)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(120)
-    assert [p.exitcode for p in processes] == [0] * 4
+    assert _exit_codes(_write_many, [(path, w) for w in range(4)], 120) == [0] * 4
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM policies").fetchone()[0] == 160
     conn.close()
