@@ -14,6 +14,7 @@ import codecs
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -25,8 +26,8 @@ from crawler.errors import ExtractionError
 EXTRACTOR_VERSION = 1
 
 NEVER_CONTENT = (
-    "script, style, noscript, template, svg, iframe, object, embed, canvas, button, input, select, "
-    "textarea, option, datalist, link, meta, map, audio, video, source, track, dialog, head"
+    ":is(script, style, noscript, template, svg, iframe, object, embed, canvas, button, input, "
+    "select, textarea, option, datalist, link, meta, map, audio, video, source, track, dialog, head)"
 )
 BOILERPLATE_TAGS = ("nav", "footer", "aside")
 BOILERPLATE_ROLES = (
@@ -190,17 +191,25 @@ def _is_hidden(attrs: dict[str, str | None]) -> bool:
     if "hidden" in attrs:
         return True
     style = attrs.get("style")
-    return bool(style and HIDDEN_STYLE.search(style))
+    return bool(style) and _hiding_style(style)
 
 
-BOILERPLATE_CANDIDATES = "nav, footer, aside, header, [role], [class], [id], [hidden], [style]"
+@functools.lru_cache(maxsize=4096)
+def _hiding_style(style: str) -> bool:
+    """`display: none` or `visibility: hidden` (pages repeat the same few styles)."""
+    return HIDDEN_STYLE.search(style) is not None
+
+
+# In :is(), as one selector: a plain list returns a node once per selector it matches.
+BOILERPLATE_CANDIDATES = ":is(nav, footer, aside, header, [role], [class], [id], [hidden], [style])"
+HIDDEN_CANDIDATES = ":is([hidden], [style])"
 
 
 def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
     """Nodes to drop: hidden ones always; navigation, headers, footers, sidebars, banners and ads
     (by tag, role and class/id words, after Readability's unlikelyCandidates) when strict."""
     doomed: list[LexborNode] = []
-    for node in root.css(BOILERPLATE_CANDIDATES if strict else "[hidden], [style]"):
+    for node in root.css(BOILERPLATE_CANDIDATES if strict else HIDDEN_CANDIDATES):
         tag = node.tag
         if tag in ("html", "body"):
             continue
@@ -220,11 +229,7 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
             continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
         classes, ident = attrs.get("class") or "", attrs.get("id") or ""
         # Named so by its class, or only by its id (a slug, maybe of its own heading).
-        if (
-            (classes or ident)
-            and _unlikely(f"{classes} {ident}")
-            and (UNLIKELY.search(classes) or not _a_section(node))
-        ):
+        if _unlikely(f"{classes} {ident}") and (UNLIKELY.search(classes) or not _a_section(node)):
             doomed.append(node)
     return doomed
 
@@ -256,7 +261,8 @@ def _prepare(root: LexborNode, remove: str | None) -> None:
     """What every pass drops first: controls, scripts and the like (accordion titles kept),
     and the policy's own `remove` selectors."""
     _unwrap_triggers(root)
-    _decompose_all(root.css(NEVER_CONTENT))
+    for node in reversed(root.css(NEVER_CONTENT)):  # document order: the deepest go first
+        node.decompose()
     if remove:
         _decompose_all(root.css(remove))
 
@@ -266,6 +272,8 @@ def _decompose_all(nodes: list[LexborNode]) -> None:
     # node frees its subtree, so skip every node inside one already removed.
     removed: set[int] = set()
     for node in nodes:
+        if node.mem_id in removed:
+            continue  # listed twice (a selector list returns a node once per selector it matches)
         parent = node.parent
         inside = False
         while parent is not None:
@@ -293,15 +301,10 @@ def _chars(text: str | None) -> int:
     if not text:
         return 0
     count = text.count
-    return (
-        len(text)
-        - count(" ")
-        - count("\n")
-        - count("\t")
-        - count("\r")
-        - count("\xa0")
-        - count("\u3000")
-    )
+    ascii_spaces = count(" ") + count("\n") + count("\t") + count("\r")
+    if text.isascii():
+        return len(text) - ascii_spaces
+    return len(text) - ascii_spaces - count("\xa0") - count("\u3000")
 
 
 def _link_chars(node: LexborNode) -> int:
@@ -341,7 +344,14 @@ def _descend(node: LexborNode, weight: int) -> tuple[LexborNode, int]:
                 break
             node = elements[0]
             continue
-        children = [(_chars(element.text(deep=True)), element) for element in elements]
+        # Only a child holding 90% of the weight can be chosen, and a text's weight is at most
+        # its length: count the characters of the long texts only.
+        floor = 0.9 * weight
+        children = []
+        for element in elements:
+            text = element.text(deep=True)
+            if text and len(text) >= floor:
+                children.append((_chars(text), element))
         children.sort(key=lambda item: -item[0])
         best, best_weight = None, 0
         for total, child in children[:3]:
@@ -441,9 +451,7 @@ def extract(
         ]:
             walker.blocks.append(Block("heading", _escape(named_h1), 1))
     for container in containers:
-        walker.block_holders |= _block_holders(container)
-    for container in containers:
-        walker.node(container)  # the container itself: a selected <h2> stays a heading
+        walker.walk(container)
         walker.flush()
     blocks = walker.finish()
     if document and not select:
@@ -494,30 +502,52 @@ def _wrap(marker: str, text: str) -> str:
     return f"{lead}{marker}{core}{marker}{trail}"
 
 
+# What str.split() and WS disagree on: separators split() takes for whitespace and WS does not,
+# and the zero-width spaces WS takes and split() does not.
+ODD_SPACE = re.compile("[\x1c-\x1f\x85\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]")
+
+
 def _collapse(text: str) -> str:
-    """WS.sub(" ", text), up to leading and trailing space; plain ASCII takes str.split's
-    C path (the same whitespace, once the rare separators \x1c-\x1f are ruled out)."""
-    if text.isascii() and not any(c in text for c in "\x1c\x1d\x1e\x1f"):
+    """WS.sub(" ", text), up to leading and trailing space: str.split's C path whenever the
+    two agree on what whitespace is, as they do on nearly every text."""
+    if (
+        not ("\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text)
+        if text.isascii()
+        else ODD_SPACE.search(text) is None
+    ):
         return " ".join(text.split())
     return WS.sub(" ", text)
 
 
-def _block_holders(container: LexborNode) -> set[int]:
-    """The nodes (by mem_id) that hold a block element somewhere inside: one pass up from each
-    block, so that asking about any inline element later costs a set lookup."""
-    holders: set[int] = set()
-    for block in container.css(BLOCK_SELECTOR):
-        parent = block.parent
-        while parent is not None and parent.mem_id not in holders:
-            holders.add(parent.mem_id)
-            parent = parent.parent
-    return holders
-
-
+# The main container is serialised once by lexbor and walked as a token stream: one regex split
+# in C, then one Python step per tag, instead of a Python call per DOM node and property. The
+# serialiser writes every tag closed and lower-cased, escapes only & < > and U+00A0 in text and
+# & " < > in attribute values, and writes comments as <!--…-->: the stream is exact.
+TOKEN = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][^\s/>]*)([^>]*)>", re.S)
+RAW_TEXT_ELEMENTS = ":is(xmp, plaintext, noembed, noframes)"
+HREF = re.compile(r'\shref="([^"]*)"')
+VOID_TAGS = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta"]
+    + ["param", "source", "track", "wbr"]
+)
+LIST_TAGS = frozenset(["ul", "ol", "menu", "dir"])
+CODE_TAGS = frozenset(["code", "kbd", "tt", "samp"])
 # A cell holding any of these is page layout, not a cell of data.
 LAYOUT_IN_CELLS = frozenset(
     ["p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"]
 )
+LAYOUT_IN_CELLS_SELECTOR = ", ".join(sorted(LAYOUT_IN_CELLS))
+
+
+def _unescape(text: str) -> str:
+    """Undo lexbor's serialiser: it escapes only these in text and attribute values."""
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&nbsp;", "\xa0")
+        .replace("&amp;", "&")
+    )
 
 
 def _is_data_table(table: LexborNode) -> bool:
@@ -525,9 +555,7 @@ def _is_data_table(table: LexborNode) -> bool:
     if len(table.css("table")) > 1:  # css() matches the node itself too
         return False
     for cell in table.css("td, th"):
-        if any(
-            n.tag in LAYOUT_IN_CELLS for n in cell.traverse() if n is not cell and n.is_element_node
-        ):
+        if cell.css_first(LAYOUT_IN_CELLS_SELECTOR) is not None:
             return False
         if len(WS.sub(" ", cell.text(deep=True) or "")) > 300:
             return False
@@ -535,8 +563,23 @@ def _is_data_table(table: LexborNode) -> bool:
     return len(rows) >= 1 and max((len(r.css("td, th")) for r in rows), default=0) >= 2
 
 
+# What closing an element does (the second field of a frame on the walker's stack).
+# An open element: [tag, what closing it does, its parts (inline text), and for those that
+# change where text goes, where it went before: outer parts, outer plain, outer convertible;
+# then a link's href match]. Lists, not objects: there is one per element of the policy.
+_Frame = list[Any]
+# Up to _QUOTE it only ends a block; from _HEADING on it also restores where text goes.
+_FLUSH, _NOTHING, _LIST, _ITEM, _QUOTE, _HEADING, _INLINE, _TABLE, _ROW, _CELL = range(10)
+
+
 class _Walker:
-    """Walks DOM nodes and collects blocks the way html2text lays them out."""
+    """Walks a serialised container and collects blocks the way html2text lays them out.
+
+    Text goes to the open block's buffer, or, inside an inline element, to that element's parts
+    (an inline element's markdown is known only at its end: a link, bold, code). An inline
+    element turns out to be a mere container when a block opens inside it: its parts so far go
+    to the buffer and it closes silently. Headings and table cells hold inline text only.
+    """
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
@@ -548,25 +591,24 @@ class _Walker:
         self.quote = 0
         self.lists: list[list[int | str]] = []  # [type, counter] per open list
         self.start_next = False
-        self.block_holders: set[int] = set()
 
     # -- block bookkeeping ------------------------------------------------------------------
     def flush(self) -> None:
-        if not self.buf:
-            self.kind, self.level, self.marker = "para", 0, ""
-            return
-        text = "".join(self.buf)
-        self.buf = []
-        if BR in text:
-            lines = [line.strip() for line in _collapse(text).split(BR)]
-            joined = "  \n".join(line for line in lines if line)
-        else:
-            joined = _collapse(text).strip()
-        if joined and joined.strip("*_ ") or (joined and self.kind == "item"):
-            start = self.start_next and self.kind in ("item", "row")
-            if start or self.kind in ("item", "row"):
-                self.start_next = False
-            self.blocks.append(Block(self.kind, joined, self.level, self.marker, self.quote, start))
+        buf = self.buf
+        if buf:
+            text = "".join(buf)
+            buf.clear()  # in place: the walk holds it
+            if BR in text:
+                lines = [line.strip() for line in _collapse(text).split(BR)]
+                joined = "  \n".join(line for line in lines if line)
+            else:
+                joined = _collapse(text).strip()
+            kind = self.kind
+            if joined and (kind == "item" or joined.strip("*_ ")):
+                start = False
+                if kind == "item" or kind == "row":
+                    start, self.start_next = self.start_next, False
+                self.blocks.append(Block(kind, joined, self.level, self.marker, self.quote, start))
         self.kind, self.level, self.marker = "para", 0, ""
 
     def start(self, kind: str, level: int = 0, marker: str = "") -> None:
@@ -578,128 +620,213 @@ class _Walker:
         return self.blocks
 
     # -- walking --------------------------------------------------------------------------
-    def walk(self, node: LexborNode) -> None:
-        child = node.child
-        while child is not None:
-            self.node(child)
-            child = child.next
-
-    def node(self, node: LexborNode) -> None:
-        tag = node.tag
-        if tag == "-text":
-            text = node.text_content or ""
-            if not text or text.isspace():
-                if self.buf:
-                    self.buf.append(" ")
-                return
-            self.buf.append(_escape(text))
-            return
-        if not node.is_element_node:
-            return
-        if tag == "br":
-            self.buf.append(BR)
-        elif tag in HEADINGS:
-            self.start("heading", HEADINGS[tag])
-            self.buf.append(self.inline_children(node, plain=True))
-            self.flush()
-        elif tag in ("ul", "ol", "menu", "dir"):
-            self.flush()
-            if not self.lists:
+    def walk(self, container: LexborNode) -> None:
+        """Walk one container, itself included (a selected <h2> stays a heading)."""
+        html = container.html or ""
+        if "<xmp" in html or "<plaintext" in html or "<noembed" in html or "<noframes" in html:
+            # Raw text elements: the serialiser writes their text unescaped. Make it text.
+            for node in container.css(RAW_TEXT_ELEMENTS):
+                if node.mem_id != container.mem_id:
+                    node.replace_with(node.text(deep=True) or "")
+            html = container.html or ""
+        data_tables = [_is_data_table(t) for t in container.css("table")]
+        tokens = TOKEN.split(html)
+        tables = iter(data_tables)
+        buf = self.buf
+        stack: list[_Frame] = []
+        parts: list[str] | None = None  # where text goes: an inline element's, else the buffer
+        plain = False  # inside a heading: links and emphasis as plain text
+        convertible = False  # the open inline elements sit in a block: a block may open in them
+        pre: list[str] | None = None  # the text of an open <pre>
+        pre_depth = 0
+        table: list[list[str]] | None = None  # rows of the open data table
+        row: list[str] = []
+        row_th = False
+        last = len(tokens) - 1
+        for index in range(0, last + 1, 4):
+            text = tokens[index]
+            if text:
+                if "&" in text:
+                    text = _unescape(text)
+                if pre is not None:
+                    pre.append(text)
+                elif parts is not None:
+                    parts.append(_escape(text))
+                elif text.isspace():
+                    if buf:
+                        buf.append(" ")
+                else:
+                    buf.append(_escape(text))
+            if index == last:
+                break
+            tag = tokens[index + 2]
+            if tag is None:
+                continue  # a comment
+            if tokens[index + 1]:  # a closing tag
+                if pre is not None:
+                    if tag == "pre":
+                        pre_depth -= 1
+                        if not pre_depth:
+                            body = "".join(pre).strip("\n")
+                            self.blocks.append(Block("pre", body, 0, "", self.quote))
+                            self.kind, pre = "para", None
+                    continue
+                if not stack or stack[-1][0] != tag:
+                    continue  # never from lexbor's serialiser; kept for safety
+                frame = stack.pop()
+                action = frame[1]
+                if action >= _HEADING:
+                    parts, plain, convertible = frame[3], frame[4], frame[5]
+                    if action == _INLINE:
+                        if parts is not None:
+                            parts.append(self.inline(frame, plain))
+                        else:
+                            buf.append(self.inline(frame, plain))
+                    elif action == _CELL:
+                        row.append(WS.sub(" ", "".join(frame[2])).strip())
+                    elif action == _ROW:
+                        self.start("row")
+                        buf.append(" | ".join(row))
+                        self.flush()
+                        if table is not None:
+                            if not table and row_th:  # a header row: html2text's rule under it
+                                self.start("row")
+                                buf.append("---|" * (len(row) - 1) + "---")
+                                self.flush()
+                            table.append(row)
+                    elif action == _TABLE:
+                        table = None
+                    elif action == _HEADING:
+                        buf.append("".join(frame[2]))
+                        self.flush()
+                else:
+                    self._close(frame)
+                continue
+            # An opening tag.
+            if tag == "table":
+                data = next(tables, False)
+            if pre is not None:
+                if tag == "pre":
+                    pre_depth += 1
+                continue
+            if tag in VOID_TAGS:
+                if tag == "br":
+                    (parts if parts is not None else buf).append(BR)
+                elif tag == "hr":
+                    if parts is not None:
+                        parts.append("  ")
+                    else:
+                        self.start("rule")
+                        buf.append("* * *")
+                        self.flush()
+                continue
+            if parts is not None:
+                if table is not None and not convertible:
+                    if tag == "tr":
+                        row, row_th = [], False
+                        stack.append([tag, _ROW, parts, parts, plain, convertible, None])
+                        continue
+                    if tag in ("td", "th"):
+                        row_th = row_th or tag == "th"
+                        frame = [tag, _CELL, [], parts, plain, convertible, None]
+                        stack.append(frame)
+                        parts = frame[2]
+                        continue
+                if not (convertible and tag in BLOCK_TAGS):
+                    href = tag == "a" and HREF.search(tokens[index + 3])
+                    frame = [tag, _INLINE, [], parts, plain, convertible, href]
+                    stack.append(frame)
+                    parts = frame[2]
+                    continue
+                # A block inside inline elements that sit in a block: they are only containers.
+                for frame in stack:
+                    if frame[1] == _INLINE and (frame[3] is None or frame[5]):
+                        for part in frame[2]:
+                            if buf or not part.isspace() and part:
+                                buf.append(part)
+                        frame[1], frame[3] = _NOTHING, None
+                parts, convertible = None, False
+            # A block-level context.
+            if tag in HEADINGS:
+                self.start("heading", HEADINGS[tag])
+                frame = [tag, _HEADING, [], None, False, False, None]
+                stack.append(frame)
+                parts, plain = frame[2], True
+            elif tag in LIST_TAGS:
+                self.flush()
+                if not self.lists:
+                    self.start_next = True
+                self.lists.append([tag, 0])
+                stack.append([tag, _LIST])
+            elif tag == "li":
+                depth = max(1, len(self.lists))
+                marker = "*"
+                if self.lists and self.lists[-1][0] == "ol":
+                    counter = int(self.lists[-1][1]) + 1
+                    self.lists[-1][1] = counter
+                    marker = f"{counter}."
+                self.start("item", depth, marker)
+                stack.append([tag, _ITEM])
+            elif tag == "table" and data:
+                self.flush()
                 self.start_next = True
-            self.lists.append([tag, 0])
-            self.walk(node)
+                table = []
+                frame = [tag, _TABLE, [], None, False, False, None]
+                stack.append(frame)
+                parts = frame[2]  # text outside the cells (a caption) is dropped
+            elif tag == "pre":
+                self.start("pre")
+                pre, pre_depth = [], 1
+            elif tag == "blockquote":
+                self.flush()
+                self.quote += 1
+                stack.append([tag, _QUOTE])
+            elif tag in BLOCK_TAGS:
+                # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
+                if self.kind == "item" and tag in ("p", "div") and not buf:
+                    stack.append([tag, _NOTHING])
+                else:
+                    self.flush()
+                    stack.append([tag, _FLUSH])
+            else:
+                href = tag == "a" and HREF.search(tokens[index + 3])
+                frame = [tag, _INLINE, [], None, False, False, href]
+                stack.append(frame)
+                parts, convertible = frame[2], True
+        for frame in reversed(stack):  # never from lexbor's serialiser; kept for safety
+            self._close(frame)
+
+    def _close(self, frame: _Frame) -> None:
+        action = frame[1]
+        if action in (_FLUSH, _ITEM):
+            self.flush()
+        elif action == _LIST:
             self.lists.pop()
             self.flush()
-        elif tag == "li":
-            depth = max(1, len(self.lists))
-            marker = "*"
-            if self.lists and self.lists[-1][0] == "ol":
-                counter = int(self.lists[-1][1]) + 1
-                self.lists[-1][1] = counter
-                marker = f"{counter}."
-            self.start("item", depth, marker)
-            self.walk(node)
-            self.flush()
-        elif tag == "table":
-            if _is_data_table(node):
-                self.flush()
-                self.start_next = True
-                for index, row in enumerate(node.css("tr")):
-                    cells = [
-                        WS.sub(" ", self.inline_children(c)).strip() for c in row.css("td, th")
-                    ]
-                    self.start("row")
-                    self.buf.append(" | ".join(cells))
-                    self.flush()
-                    if index == 0 and row.css_first("th") is not None:
-                        self.start("row")
-                        self.buf.append("---|" * (len(cells) - 1) + "---")
-                        self.flush()
-            else:
-                self.flush()
-                self.walk(node)
-                self.flush()
-        elif tag == "hr":
-            self.start("rule")
-            self.buf.append("* * *")
-            self.flush()
-        elif tag == "pre":
-            self.start("pre")
-            self.buf.append(node.text(deep=True) or "")
-            text = "".join(self.buf)
-            self.buf = []
-            self.blocks.append(Block("pre", text.strip("\n"), 0, "", self.quote))
-            self.kind = "para"
-        elif tag == "blockquote":
-            self.flush()
-            self.quote += 1
-            self.walk(node)
+        elif action == _QUOTE:
             self.flush()
             self.quote -= 1
-        elif tag in BLOCK_TAGS:
-            # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
-            if self.kind == "item" and tag in ("p", "div") and not self.buf:
-                self.walk(node)
-                return
-            self.flush()
-            self.walk(node)
-            self.flush()
-        elif tag == "img":
-            return  # html2text would write ![alt](src); the reference corpus keeps no images
-        elif node.mem_id in self.block_holders:
-            self.walk(node)  # an inline element wrapping blocks is only a container
-        else:
-            self.buf.append(self.inline(node))
 
-    def inline_children(self, node: LexborNode, plain: bool = False) -> str:
-        parts: list[str] = []
-        child = node.child
-        while child is not None:
-            if child.tag == "-text":
-                parts.append(_escape(child.text_content or ""))
-            elif child.is_element_node and child.tag not in ("img",):
-                parts.append(self.inline(child, plain))
-            child = child.next
-        return "".join(parts)
-
-    def inline(self, node: LexborNode, plain: bool = False) -> str:
-        tag = node.tag
-        if tag == "br":
-            return BR
+    def inline(self, frame: _Frame, plain: bool) -> str:
+        """An inline element's markdown, from its parts."""
+        tag, inner = frame[0], "".join(frame[2])
         if tag in BLOCK_TAGS:
-            return " " + self.inline_children(node, plain) + " "
-        inner = self.inline_children(node, plain)
+            return " " + inner + " "
         if tag == "a":
-            return self.link(node, inner, plain)
-        if tag in INLINE_MARKERS and not plain:
+            match = frame[6]
+            href = _unescape(match.group(1)) if match else ""
+            return self.link(href, inner, plain)
+        if plain:
+            return inner
+        if tag in INLINE_MARKERS:
             return _wrap(INLINE_MARKERS[tag], WS.sub(" ", inner))
-        if tag in ("code", "kbd", "tt", "samp") and not plain and inner.strip():
+        if tag in CODE_TAGS and inner.strip():
             return f"`{inner.strip()}`"
         return inner
 
-    def link(self, node: LexborNode, inner: str, plain: bool) -> str:
+    def link(self, href: str, inner: str, plain: bool) -> str:
         text = WS.sub(" ", inner).strip()
-        href = (node.attributes.get("href") or "").strip()
+        href = href.strip()
         if not text:
             return ""
         if plain or not href or href.startswith("#") and not self.base_url:

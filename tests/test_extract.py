@@ -61,6 +61,34 @@ CASES = {
         "</table>",
         "Cookie | Purpose\n---|---\nsid | session\n",
     ),
+    # The walker reads lexbor's serialisation: escapes, comments, raw text and late
+    # discoveries (an inline element that turns out to wrap blocks).
+    "inline_elements_wrapping_blocks_are_containers": (
+        '<div><p>Before.</p><a href="/card"><div><p>A linked card.</p></div></a>'
+        "<span>Intro <b>bold</b><p>Inside.</p> after</span></div>",
+        "Before.\n\nA linked card.\n\nIntro **bold**\n\nInside.\n\nafter\n",
+    ),
+    "markup_characters_in_text_comments_and_hrefs": (
+        '<p>a &lt;b&gt; 5 &gt; 3 <!-- a > b --><a href="/q?a=1&amp;b=2">query</a> end</p>',
+        "a <b> 5 > 3 [query](https://www.example.com/q?a=1&b=2) end\n",
+    ),
+    "preformatted_text_keeps_its_lines": (
+        "<pre>line 1\n  <b>indented</b> &amp; kept</pre><p>After.</p>",
+        "    line 1\n      indented & kept\n\nAfter.\n",
+    ),
+    "data_table_with_inline_markup_and_caption": (
+        "<table><caption>Cookies we set</caption><tr><td><b>sid</b></td>"
+        '<td>session, <a href="/c">more</a></td></tr></table>',
+        "**sid** | session, [more](https://www.example.com/c)\n",
+    ),
+    "heading_links_and_emphasis_are_plain": (
+        '<h2><a href="/x">Your <em>rights</em></a></h2><p>Text.</p>',
+        "## Your rights\n\nText.\n",
+    ),
+    "raw_text_elements_stay_text": (
+        "<p>See:</p><xmp><b>not bold</b> & raw</xmp>",
+        "See:\n\n<b>not bold</b> & raw\n",
+    ),
 }
 
 
