@@ -504,8 +504,11 @@ def _escape_match(match: re.Match[str]) -> str:
 
 
 def _escape(text: str) -> str:
-    if "\n" not in text and text.lstrip()[:1] not in ESCAPE_FIRST:
-        return text  # one line, not opening with a digit, "-" or "+": nothing to escape
+    if "\n" not in text:
+        if text.lstrip()[:1] not in ESCAPE_FIRST:
+            return text  # one line, not opening with a digit, "-" or "+": nothing to escape
+    elif text.isspace():
+        return text
     return ESCAPE.sub(_escape_match, text) if ESCAPE.search(text) else text
 
 
@@ -526,11 +529,10 @@ def _wrap(marker: str, text: str) -> str:
 ODD_SPACE = re.compile("[\x1c-\x1f\x85\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]")
 
 
-def _collapse(text: str) -> str:
-    """WS.sub(" ", text), up to leading and trailing space: nothing to do for most texts (a
-    search for one character is far faster than any pass that looks at every character), else
-    str.split's C path whenever it and WS agree on what whitespace is."""
-    if not (
+def _collapsed(text: str) -> bool:
+    """No run for WS.sub to collapse: a search for one character is far faster than any pass
+    that looks at every character, and most texts hold none of these."""
+    return not (
         "\n" in text
         or "  " in text
         or "\t" in text
@@ -539,7 +541,18 @@ def _collapse(text: str) -> str:
         or "\v" in text
         or not text.isascii()
         and ("\xa0" in text or "\u200b" in text or "\ufeff" in text)
-    ):
+    )
+
+
+def _squash(text: str) -> str:
+    """WS.sub(" ", text), quicker."""
+    return text if _collapsed(text) else WS.sub(" ", text)
+
+
+def _collapse(text: str) -> str:
+    """WS.sub(" ", text), up to leading and trailing space: str.split's C path whenever it and
+    WS agree on what whitespace is."""
+    if _collapsed(text):
         return text
     if (
         not ("\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text)
@@ -562,6 +575,8 @@ VOID_TAGS = frozenset(
     + ["param", "source", "track", "wbr"]
 )
 LIST_TAGS = frozenset(["ul", "ol", "menu", "dir"])
+# Inline elements whose markdown is their text: span, font, u and the like.
+TRANSPARENT = frozenset(["span", "font", "u", "small", "sup", "sub", "label", "abbr", "time"])
 CODE_TAGS = frozenset(["code", "kbd", "tt", "samp"])
 # A cell holding any of these is page layout, not a cell of data.
 LAYOUT_IN_CELLS = frozenset(
@@ -681,13 +696,14 @@ class _Walker:
                     text = _unescape(text)
                 if pre is not None:
                     pre.append(text)
-                elif parts is not None:
-                    parts.append(_escape(text))
-                elif text.isspace():
+                elif parts is None and text.isspace():
                     if buf:
                         buf.append(" ")
                 else:
-                    buf.append(_escape(text))
+                    first = text[0]
+                    if first in ESCAPE_FIRST or first.isspace() or "\n" in text:
+                        text = _escape(text)
+                    (buf if parts is None else parts).append(text)
             if index == last:
                 break
             tag = tokens[index + 2]
@@ -709,12 +725,14 @@ class _Walker:
                 if action >= _HEADING:
                     parts, plain, convertible = frame[3], frame[4], frame[5]
                     if action == _INLINE:
-                        if parts is not None:
-                            parts.append(self.inline(frame, plain))
+                        tag = frame[0]
+                        if tag in TRANSPARENT or plain and tag != "a" and tag not in BLOCK_TAGS:
+                            markdown = "".join(frame[2])
                         else:
-                            buf.append(self.inline(frame, plain))
+                            markdown = self.inline(frame, plain)
+                        (buf if parts is None else parts).append(markdown)
                     elif action == _CELL:
-                        row.append(WS.sub(" ", "".join(frame[2])).strip())
+                        row.append(_squash("".join(frame[2])).strip())
                     elif action == _ROW:
                         self.start("row")
                         buf.append(" | ".join(row))
@@ -730,6 +748,14 @@ class _Walker:
                     elif action == _HEADING:
                         buf.append("".join(frame[2]))
                         self.flush()
+                elif action <= _ITEM:  # _FLUSH, _NOTHING, _LIST, _ITEM
+                    if action == _LIST:
+                        self.lists.pop()
+                    if action != _NOTHING:
+                        if buf:
+                            self.flush()
+                        else:
+                            self.kind, self.level, self.marker = "para", 0, ""
                 else:
                     self._close(frame)
                 continue
@@ -814,11 +840,14 @@ class _Walker:
                 stack.append([tag, _QUOTE])
             elif tag in BLOCK_TAGS:
                 # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
-                if self.kind == "item" and tag in ("p", "div") and not buf:
-                    stack.append([tag, _NOTHING])
+                if not buf:
+                    if self.kind == "item" and (tag == "p" or tag == "div"):
+                        stack.append([tag, _NOTHING])
+                        continue
+                    self.kind, self.level, self.marker = "para", 0, ""
                 else:
                     self.flush()
-                    stack.append([tag, _FLUSH])
+                stack.append([tag, _FLUSH])
             else:
                 href = tag == "a" and HREF.search(tokens[index + 3])
                 frame = [tag, _INLINE, [], None, False, False, href]
@@ -850,13 +879,13 @@ class _Walker:
         if plain:
             return inner
         if tag in INLINE_MARKERS:
-            return _wrap(INLINE_MARKERS[tag], WS.sub(" ", inner))
+            return _wrap(INLINE_MARKERS[tag], _squash(inner))
         if tag in CODE_TAGS and inner.strip():
             return f"`{inner.strip()}`"
         return inner
 
     def link(self, href: str, inner: str, plain: bool) -> str:
-        text = WS.sub(" ", inner).strip()
+        text = _squash(inner).strip()
         href = href.strip()
         if not text:
             return ""
