@@ -282,10 +282,13 @@ def _prepare(root: LexborNode, remove: str | None) -> None:
         _decompose_all(root.css(remove))
 
 
-def _decompose_all(nodes: list[LexborNode]) -> None:
-    # css() returns nodes in document order: a parent comes before its children. Decomposing a
-    # node frees its subtree, so skip every node inside one already removed.
+def _decompose_all(nodes: list[LexborNode], count: bool = False) -> int:
+    """Decompose nodes, and with `count` return the weight of the text they held.
+
+    css() returns nodes in document order: a parent comes before its children. Decomposing a
+    node frees its subtree, so skip every node inside one already removed."""
     removed: set[int] = set()
+    weight = 0
     for node in nodes:
         if node.mem_id in removed:
             continue  # listed twice (a selector list returns a node once per selector it matches)
@@ -298,7 +301,10 @@ def _decompose_all(nodes: list[LexborNode]) -> None:
             parent = parent.parent
         if not inside:
             removed.add(node.mem_id)
+            if count:
+                weight += _chars(node.text(deep=True))
             node.decompose()
+    return weight
 
 
 def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
@@ -326,62 +332,74 @@ def _link_chars(node: LexborNode) -> int:
     return _chars(" ".join(a.text(deep=True) or "" for a in node.css("a")))
 
 
-def _main_container(body: LexborNode) -> tuple[LexborNode, int]:
-    """The main container and its non-link text weight.
+def _main_container(body: LexborNode, chars: int | None = None) -> tuple[LexborNode, int]:
+    """The main container and its non-link text weight. `chars`: body's text weight, if known.
 
     `<main>`, `[role=main]` or a single `<article>` when it holds most of the text; otherwise
     descend from body while one child holds nearly all of the non-link text."""
-    body_weight = _chars(body.text(deep=True)) - _link_chars(body)
+    if chars is None:
+        chars = _chars(body.text(deep=True))
+    body_weight = chars - _link_chars(body)
     for selector in ("main", "[role=main]", "article"):
         found = body.css(selector)
         if len(found) == 1:
-            weight = _chars(found[0].text(deep=True)) - _link_chars(found[0])
+            found_chars = _chars(found[0].text(deep=True))
+            weight = found_chars - _link_chars(found[0])
             if weight >= 0.6 * body_weight:
-                return _descend(found[0], weight)
-    return _descend(body, body_weight)
+                return _descend(found[0], weight, found_chars)
+    return _descend(body, body_weight, chars)
 
 
-def _descend(node: LexborNode, weight: int) -> tuple[LexborNode, int]:
+NOT_CONTAINERS = ("ul", "ol", "p", "table", "tr", "tbody")
+
+
+def _descend(node: LexborNode, weight: int, chars: int) -> tuple[LexborNode, int]:
+    """Go down while one child holds 90% of the non-link weight. `chars` is the node's text
+    weight (links included): a text's weight is the sum of its parts', so the weight of the
+    child holding most of the text is what the rest leaves, and counting the rest is cheap."""
     while weight > 0:
-        elements, own_text = [], False
+        elements, own_text, own_chars = [], False, 0
         child = node.child
         while child is not None:
             if child.is_element_node:
                 elements.append(child)
-            elif child.tag == "-text" and not own_text:
-                own_text = bool((child.text_content or "").strip())
+            elif child.tag == "-text":
+                content = child.text_content
+                if content:
+                    own_chars += _chars(content)
+                    if not own_text:
+                        own_text = bool(content.strip())
             child = child.next
         if not elements:
             break
         if len(elements) == 1 and not own_text:
             # A wrapper around one element holds all of its weight: descend without weighing.
-            if elements[0].tag in ("ul", "ol", "p", "table", "tr", "tbody"):
+            if elements[0].tag in NOT_CONTAINERS:
                 break
-            node = elements[0]
+            node, chars = elements[0], chars - own_chars
             continue
         # Only a child holding 90% of the weight can be chosen, and a text's weight is at most
-        # its length: count the characters of the long texts only.
+        # its length: weigh the long texts only.
         floor = 0.9 * weight
+        texts = [element.text(deep=True) or "" for element in elements]
+        long = [i for i, text in enumerate(texts) if len(text) >= floor]
         children = []
-        for element in elements:
-            text = element.text(deep=True)
-            if text and len(text) >= floor:
-                children.append((_chars(text), element))
-        children.sort(key=lambda item: -item[0])
-        best, best_weight = None, 0
+        if len(long) == 1 and 2 * len(texts[long[0]]) >= sum(map(len, texts)):
+            rest = sum(_chars(text) for i, text in enumerate(texts) if i != long[0])
+            children.append((chars - own_chars - rest, elements[long[0]]))
+        else:
+            children = [(_chars(texts[i]), elements[i]) for i in long]
+            children.sort(key=lambda item: -item[0])
+        best, best_weight, best_chars = None, 0, 0
         for total, child in children[:3]:
             if total < 0.9 * weight:
                 break
             own = total - _link_chars(child)
             if own > best_weight:
-                best, best_weight = child, own
-        if (
-            best is None
-            or best_weight < 0.9 * weight
-            or best.tag in ("ul", "ol", "p", "table", "tr", "tbody")
-        ):
+                best, best_weight, best_chars = child, own, total
+        if best is None or best_weight < 0.9 * weight or best.tag in NOT_CONTAINERS:
             break
-        node, weight = best, best_weight
+        node, weight, chars = best, best_weight, best_chars
     return node, weight
 
 
@@ -442,15 +460,16 @@ def extract(
         if not containers:
             raise ExtractionError(f"the select selector {select!r} matches nothing on this page")
     else:
-        page_weight = _chars(root.text(deep=True)) - _link_chars(root)
+        page_chars = _chars(root.text(deep=True))
+        page_weight = page_chars - _link_chars(root)
         h1s = [h for h in root.css("h1") if 0 < _chars(h.text(deep=True)) <= 200]
         h1_texts = [WS.sub(" ", h.text(deep=True)).strip() for h in h1s]
         lone_h1 = h1_texts[0] if len(h1_texts) == 1 else None
         # Among several <h1>s, the one that names the wanted document is its title.
         named = [t for t in h1_texts if document and any(d in _plain(t) for d in document)]
         named_h1 = named[0] if len(h1_texts) > 1 and len(named) == 1 else None
-        _decompose_all(_boilerplate(root, strict=True))
-        main, weight = _main_container(root)
+        removed = _decompose_all(_boilerplate(root, strict=True), count=True)
+        main, weight = _main_container(root, page_chars - removed)
         if weight < 0.3 * page_weight:
             # Readability's fallback: the strict pass lost most of the text; parse again and
             # drop only what is hidden.
