@@ -226,7 +226,7 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
     doomed: list[LexborNode] = []
     for node in root.css(BOILERPLATE_CANDIDATES if strict else HIDDEN_CANDIDATES):
         tag = node.tag
-        if tag in ("html", "body"):
+        if tag == "body" or tag == "html":
             continue
         attrs = node.attributes
         if _is_hidden(attrs):
@@ -234,17 +234,23 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
             continue
         if not strict:
             continue
-        if tag in BOILERPLATE_TAGS or attrs.get("role") in BOILERPLATE_ROLES:
-            doomed.append(node)
-            continue
-        if tag == "header" and not _inside(node, ("article", "main")):
+        role = attrs.get("role")
+        names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        if role is None and tag not in BOILERPLATE_TAGS and tag != "header":
+            if not _unlikely(names):
+                continue  # most nodes: a class of the page's own design
+        elif (
+            tag in BOILERPLATE_TAGS
+            or role in BOILERPLATE_ROLES
+            or tag == "header"
+            and not _inside(node, ("article", "main"))
+        ):
             doomed.append(node)
             continue
         if tag in ("main", "article", "a") or tag in HEADINGS:
             continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
-        classes, ident = attrs.get("class") or "", attrs.get("id") or ""
         # Named so by its class, or only by its id (a slug, maybe of its own heading).
-        if _unlikely(f"{classes} {ident}") and (UNLIKELY.search(classes) or not _a_section(node)):
+        if _unlikely(names) and (UNLIKELY.search(attrs.get("class") or "") or not _a_section(node)):
             doomed.append(node)
     return doomed
 
