@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -993,12 +994,12 @@ def _plain(text: str) -> str:
 
 def _title_signature(block: Block) -> tuple[str, int] | None:
     """(kind, level) of a block that reads as a document's own title, else None."""
-    if block.kind == "heading" or block.kind == "para" and not re.search(r"[*_\[]", block.text):
-        text = block.text
-    else:
+    text = block.text
+    if block.kind != "heading" and block.kind != "para" or len(text.split(None, 8)) > 8:
+        return None  # split at most 8 times: a paragraph of the policy is not split whole
+    if block.kind == "para" and ("*" in text or "_" in text or "[" in text):
         return None
-    words = len(text.split())
-    if words > 8 or not DOCUMENT_WORDS.search(text) or NOT_A_TITLE.search(text):
+    if not DOCUMENT_WORDS.search(text) or NOT_A_TITLE.search(text):
         return None
     return block.kind, block.level
 
@@ -1035,16 +1036,19 @@ def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
     by_signature: dict[tuple[str, int], list[int]] = {}
     for i, sig in titles:
         by_signature.setdefault(sig, []).append(i)
-    total_words = sum(len(b.text.split()) for b in blocks)
-
-    def words_between(start: int, end: int) -> int:
-        return sum(len(b.text.split()) for b in blocks[start + 1 : end])
-
+    if all(len(positions) < 3 for positions in by_signature.values()):
+        return blocks  # fewer than three titles of a kind: one document
+    # Words before each block, so that the words of any run of blocks is one subtraction.
+    before = list(itertools.accumulate((len(b.text.split()) for b in blocks), initial=0))
+    total_words = before[-1]
     groups = []
     for positions in by_signature.values():
         ends = [*positions[1:], len(blocks)]
         # Documents, not a menu of their names: at least three titles head real text.
-        if sum(1 for a, b in zip(positions, ends, strict=True) if words_between(a, b) >= 60) >= 3:
+        if (
+            sum(1 for a, b in zip(positions, ends, strict=True) if before[b] - before[a + 1] >= 60)
+            >= 3
+        ):
             groups.append(positions)
     for hint in hints:
         best: tuple[int, int, int] | None = None  # (words, start, end)
@@ -1053,7 +1057,7 @@ def choose_document(blocks: list[Block], hints: tuple[str, ...]) -> list[Block]:
                 if hint not in _plain(blocks[start].text):
                     continue
                 end = positions[n + 1] if n + 1 < len(positions) else len(blocks)
-                words = sum(len(b.text.split()) for b in blocks[start:end])
+                words = before[end] - before[start]
                 if words >= 80 and words < 0.9 * total_words and (best is None or words > best[0]):
                     best = (words, start, end)
         if best:
