@@ -42,15 +42,24 @@ BOILERPLATE_ROLES = (
     "dialog",
     "alertdialog",
 )
-# Class/id words of boilerplate, after Readability's unlikelyCandidates, plus cookie/consent walls.
-UNLIKELY = re.compile(
-    r"(^|[-_\s])(ad|ads|adv|advert|advertisement|ad-?slot|banner|breadcrumbs?|combx|comment|"
-    r"community|cookie|cookies|consent|gdpr-banner|cc-banner|disqus|footer|header|masthead|menu|"
-    r"navbar|nav|navigation|pagination|pager|popup|modal|related|share|sharing|social|sidebar|"
-    r"skyscraper|sponsor|sponsored|promo|newsletter|subscribe|skip|toolbar|topbar|widget)"
-    r"([-_\s]|$)",
-    re.I,
+# Class/id words of boilerplate, after Readability's unlikelyCandidates, plus cookie/consent walls:
+# whole words of a class or id, split at spaces, "-" and "_" ("site-footer", "ad_slot").
+UNLIKELY_WORDS = frozenset(
+    ["ad", "ads", "adv", "advert", "advertisement", "adslot", "banner", "breadcrumb"]
+    + ["breadcrumbs", "combx", "comment", "community", "cookie", "cookies", "consent", "disqus"]
+    + ["footer", "header", "masthead", "menu", "navbar", "nav", "navigation", "pagination"]
+    + ["pager", "popup", "modal", "related", "share", "sharing", "social", "sidebar"]
+    + ["skyscraper", "sponsor", "sponsored", "promo", "newsletter", "subscribe", "skip"]
+    + ["toolbar", "topbar", "widget"]
 )
+
+
+def _unlikely_word(names: str) -> bool:
+    """A boilerplate word among class or id names (five times faster than one regex)."""
+    words = names.lower().replace("-", " ").replace("_", " ").split()
+    return not UNLIKELY_WORDS.isdisjoint(words)
+
+
 MAYBE_CONTENT = re.compile(
     r"article|body|content|main|column|policy|privacy|terms|legal|text|post|"
     r"entry|page",
@@ -251,7 +260,7 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
         if tag in ("main", "article", "a") or tag in HEADINGS:
             continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
         # Named so by its class, or only by its id (a slug, maybe of its own heading).
-        if _unlikely(names) and (UNLIKELY.search(attrs.get("class") or "") or not _a_section(node)):
+        if _unlikely(names) and (_unlikely_word(attrs.get("class") or "") or not _a_section(node)):
             doomed.append(node)
     return doomed
 
@@ -265,7 +274,7 @@ def _a_section(node: LexborNode) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _unlikely(names: str) -> bool:
     """Class and id words of boilerplate (pages repeat the same few class strings)."""
-    return bool(UNLIKELY.search(names)) and not MAYBE_CONTENT.search(names)
+    return _unlikely_word(names) and not MAYBE_CONTENT.search(names)
 
 
 HEADING_SELECTOR = "h1, h2, h3, h4, h5, h6"

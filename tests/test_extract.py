@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.errors import ExtractionError
-from crawler.extract import decode_html, extract, original_url, page_title
+from crawler.extract import _unlikely_word, decode_html, extract, original_url, page_title
 from crawler.render import archive_provenance, live_provenance, render_text
 
 
@@ -310,3 +310,20 @@ def test_the_h1_naming_the_document_is_kept_when_a_page_has_several() -> None:
     text = text_of(html, document=document_hints("terms"))
     assert text.startswith("# Terms of Service\n") and "## Definitions" in text
     assert not text_of(html).startswith("# Terms of Service")  # no hint: no way to tell
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ("site-footer", True),
+        ("ad_slot main", True),
+        ("adslot", True),
+        ("Cookie Banner", True),
+        ("header\tnav", True),
+        ("footerish leader", False),
+        ("navigator", False),
+        ("", False),
+    ],
+)
+def test_boilerplate_words_are_whole_words_of_class_or_id(names: str, expected: bool) -> None:
+    assert _unlikely_word(names) is expected
