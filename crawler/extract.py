@@ -337,11 +337,13 @@ def _chars(text: str | None) -> int:
     faster than splitting, and the weights are only ever compared with each other."""
     if not text:
         return 0
-    count = text.count
-    ascii_spaces = count(" ") + count("\n") + count("\t") + count("\r")
-    if text.isascii():
-        return len(text) - ascii_spaces
-    return len(text) - ascii_spaces - count("\xa0") - count("\u3000")
+    # Counting is a pass over the text; asking whether a rare character is there at all is
+    # nearly free.
+    weight = len(text) - text.count(" ")
+    for space in "\n\t\r" if text.isascii() else "\n\t\r\xa0\u3000":
+        if space in text:
+            weight -= text.count(space)
+    return weight
 
 
 def _link_chars(node: LexborNode) -> int:
