@@ -540,11 +540,17 @@ def _escape_match(match: re.Match[str]) -> str:
     return f"{match.group(1)}\\{match.group(3)}"
 
 
+# Where ESCAPE could match, found quickly: at the start, or after a newline (a literal the
+# regex engine searches for directly instead of trying every position).
+ESCAPE_AT_START = re.compile(r"\s*[\d+-]")
+ESCAPE_AFTER_NEWLINE = re.compile(r"\n\s*[\d+-]")
+
+
 def _escape(text: str) -> str:
     if "\n" not in text:
         if text.lstrip()[:1] not in ESCAPE_FIRST:
             return text  # one line, not opening with a digit, "-" or "+": nothing to escape
-    elif text.isspace():
+    elif ESCAPE_AT_START.match(text) is None and ESCAPE_AFTER_NEWLINE.search(text) is None:
         return text
     return ESCAPE.sub(_escape_match, text) if ESCAPE.search(text) else text
 
@@ -691,11 +697,13 @@ class _Walker:
                 start = False
                 if kind == "item" or kind == "row":
                     start, self.start_next = self.start_next, False
-                self.blocks.append(Block(kind, joined, self.level, self.marker, self.quote, start))
+                block = (kind, joined, self.level, self.marker, self.quote, start)
+                self.blocks.append(tuple.__new__(Block, block))  # Block(), without its checks
         self.kind, self.level, self.marker = "para", 0, ""
 
     def start(self, kind: str, level: int = 0, marker: str = "") -> None:
-        self.flush()
+        if self.buf:
+            self.flush()
         self.kind, self.level, self.marker = kind, level, marker
 
     def finish(self) -> list[Block]:
