@@ -653,6 +653,15 @@ def _is_data_table(table: LexborNode) -> bool:
 
 
 # What closing an element does (the second field of a frame on the walker's stack).
+# What opening a tag does; _INLINE_ELEMENT for any tag not named here.
+_INLINE_ELEMENT, _BLOCK_ELEMENT, _HEADING_ELEMENT, _LIST_ELEMENT, _LIST_ITEM = range(5)
+_TABLE_ELEMENT, _OTHER_BLOCK, _VOID = range(5, 8)
+OPENS = {tag: _BLOCK_ELEMENT for tag in BLOCK_TAGS}
+OPENS.update({tag: _HEADING_ELEMENT for tag in HEADINGS})
+OPENS.update({tag: _LIST_ELEMENT for tag in LIST_TAGS})
+OPENS.update({tag: _VOID for tag in VOID_TAGS})
+OPENS.update({"li": _LIST_ITEM, "table": _TABLE_ELEMENT, "pre": _OTHER_BLOCK})
+OPENS["blockquote"] = _OTHER_BLOCK
 # An open element: [tag, what closing it does, its parts (inline text), and for those that
 # change where text goes, where it went before: outer parts, outer plain, outer convertible;
 # then a link's href match]. Lists, not objects: there is one per element of the policy.
@@ -805,13 +814,14 @@ class _Walker:
                     self._close(frame)
                 continue
             # An opening tag.
-            if tag == "table":
+            opens = OPENS.get(tag, _INLINE_ELEMENT)
+            if opens == _TABLE_ELEMENT:
                 data = next(tables, False)
             if pre is not None:
                 if tag == "pre":
                     pre_depth += 1
                 continue
-            if tag in VOID_TAGS:
+            if opens == _VOID:
                 if tag == "br":
                     (parts if parts is not None else buf).append(BR)
                 elif tag == "hr":
@@ -828,13 +838,13 @@ class _Walker:
                         row, row_th = [], False
                         stack.append([tag, _ROW, parts, parts, plain, convertible, None])
                         continue
-                    if tag in ("td", "th"):
+                    if tag == "td" or tag == "th":
                         row_th = row_th or tag == "th"
                         frame = [tag, _CELL, [], parts, plain, convertible, None]
                         stack.append(frame)
                         parts = frame[2]
                         continue
-                if not (convertible and tag in BLOCK_TAGS):
+                if opens == _INLINE_ELEMENT or not convertible:
                     href = tag == "a" and HREF.search(tokens[index + 3])
                     frame = [tag, _INLINE, [], parts, plain, convertible, href]
                     stack.append(frame)
@@ -849,18 +859,22 @@ class _Walker:
                         frame[1], frame[3] = _NOTHING, None
                 parts, convertible = None, False
             # A block-level context.
-            if tag in HEADINGS:
-                self.start("heading", HEADINGS[tag])
-                frame = [tag, _HEADING, [], None, False, False, None]
+            if opens == _BLOCK_ELEMENT:
+                # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
+                if not buf:
+                    if self.kind == "item" and (tag == "p" or tag == "div"):
+                        stack.append([tag, _NOTHING])
+                        continue
+                    self.kind, self.level, self.marker = "para", 0, ""
+                else:
+                    self.flush()
+                stack.append([tag, _FLUSH])
+            elif opens == _INLINE_ELEMENT:
+                href = tag == "a" and HREF.search(tokens[index + 3])
+                frame = [tag, _INLINE, [], None, False, False, href]
                 stack.append(frame)
-                parts, plain = frame[2], True
-            elif tag in LIST_TAGS:
-                self.flush()
-                if not self.lists:
-                    self.start_next = True
-                self.lists.append([tag, 0])
-                stack.append([tag, _LIST])
-            elif tag == "li":
+                parts, convertible = frame[2], True
+            elif opens == _LIST_ITEM:
                 depth = max(1, len(self.lists))
                 marker = "*"
                 if self.lists and self.lists[-1][0] == "ol":
@@ -869,7 +883,21 @@ class _Walker:
                     marker = f"{counter}."
                 self.start("item", depth, marker)
                 stack.append([tag, _ITEM])
-            elif tag == "table" and data:
+            elif opens == _HEADING_ELEMENT:
+                self.start("heading", HEADINGS[tag])
+                frame = [tag, _HEADING, [], None, False, False, None]
+                stack.append(frame)
+                parts, plain = frame[2], True
+            elif opens == _LIST_ELEMENT:
+                if buf:
+                    self.flush()
+                else:
+                    self.kind, self.level, self.marker = "para", 0, ""
+                if not self.lists:
+                    self.start_next = True
+                self.lists.append([tag, 0])
+                stack.append([tag, _LIST])
+            elif opens == _TABLE_ELEMENT and data:
                 self.flush()
                 self.start_next = True
                 table = []
@@ -883,21 +911,9 @@ class _Walker:
                 self.flush()
                 self.quote += 1
                 stack.append([tag, _QUOTE])
-            elif tag in BLOCK_TAGS:
-                # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
-                if not buf:
-                    if self.kind == "item" and (tag == "p" or tag == "div"):
-                        stack.append([tag, _NOTHING])
-                        continue
-                    self.kind, self.level, self.marker = "para", 0, ""
-                else:
-                    self.flush()
+            else:  # a layout table, and the rest of BLOCK_TAGS
+                self.flush()
                 stack.append([tag, _FLUSH])
-            else:
-                href = tag == "a" and HREF.search(tokens[index + 3])
-                frame = [tag, _INLINE, [], None, False, False, href]
-                stack.append(frame)
-                parts, convertible = frame[2], True
         for frame in reversed(stack):  # never from lexbor's serialiser; kept for safety
             self._close(frame)
 
