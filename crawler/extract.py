@@ -298,13 +298,13 @@ def _prepare(root: LexborNode, remove: str | None) -> None:
         _decompose_all(root.css(remove))
 
 
-def _decompose_all(nodes: list[LexborNode], count: bool = False) -> int:
-    """Decompose nodes, and with `count` return the weight of the text they held.
+def _decompose_all(nodes: list[LexborNode], count: bool = False) -> tuple[int, int]:
+    """Decompose nodes, and with `count` return the weight and length of the text they held.
 
     css() returns nodes in document order: a parent comes before its children. Decomposing a
     node frees its subtree, so skip every node inside one already removed."""
     removed: set[int] = set()
-    weight = 0
+    weight = length = 0
     for node in nodes:
         if node.mem_id in removed:
             continue  # listed twice (a selector list returns a node once per selector it matches)
@@ -318,9 +318,10 @@ def _decompose_all(nodes: list[LexborNode], count: bool = False) -> int:
         if not inside:
             removed.add(node.mem_id)
             if count:
-                weight += _chars(node.text(deep=True))
+                text = node.text(deep=True) or ""
+                weight, length = weight + _chars(text), length + len(text)
             node.decompose()
-    return weight
+    return weight, length
 
 
 def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
@@ -350,33 +351,40 @@ def _link_chars(node: LexborNode) -> int:
     return _chars(" ".join(a.text(deep=True) or "" for a in node.css("a")))
 
 
-def _main_container(body: LexborNode, chars: int | None = None) -> tuple[LexborNode, int]:
-    """The main container and its non-link text weight. `chars`: body's text weight, if known.
+def _main_container(
+    body: LexborNode, size: tuple[int, int] | None = None
+) -> tuple[LexborNode, int]:
+    """The main container and its non-link text weight. `size`: the weight and length of
+    body's text, if known.
 
     `<main>`, `[role=main]` or a single `<article>` when it holds most of the text; otherwise
     descend from body while one child holds nearly all of the non-link text."""
-    if chars is None:
-        chars = _chars(body.text(deep=True))
+    if size is None:
+        text = body.text(deep=True) or ""
+        size = _chars(text), len(text)
+    chars, length = size
     body_weight = chars - _link_chars(body)
     for selector in ("main", "[role=main]", "article"):
         found = body.css(selector)
         if len(found) == 1:
-            found_chars = _chars(found[0].text(deep=True))
+            text = found[0].text(deep=True) or ""
+            found_chars = _chars(text)
             weight = found_chars - _link_chars(found[0])
             if weight >= 0.6 * body_weight:
-                return _descend(found[0], weight, found_chars)
-    return _descend(body, body_weight, chars)
+                return _descend(found[0], weight, found_chars, len(text))
+    return _descend(body, body_weight, chars, length)
 
 
 NOT_CONTAINERS = ("ul", "ol", "p", "table", "tr", "tbody")
 
 
-def _descend(node: LexborNode, weight: int, chars: int) -> tuple[LexborNode, int]:
-    """Go down while one child holds 90% of the non-link weight. `chars` is the node's text
-    weight (links included): a text's weight is the sum of its parts', so the weight of the
-    child holding most of the text is what the rest leaves, and counting the rest is cheap."""
+def _descend(node: LexborNode, weight: int, chars: int, length: int) -> tuple[LexborNode, int]:
+    """Go down while one child holds 90% of the non-link weight. `chars` and `length` are the
+    weight (links included) and length of the node's text. Both are sums over the text's
+    parts: the weight of the child holding most of the text is what the rest leaves, and once
+    the children not yet read are shorter than 90% of the weight, none of them can hold it."""
     while weight > 0:
-        elements, own_text, own_chars = [], False, 0
+        elements, own_text, own_chars, own_length = [], False, 0, 0
         child = node.child
         while child is not None:
             if child.is_element_node:
@@ -384,9 +392,10 @@ def _descend(node: LexborNode, weight: int, chars: int) -> tuple[LexborNode, int
             elif child.tag == "-text":
                 content = child.text_content
                 if content:
-                    own_chars += _chars(content)
-                    if not own_text:
-                        own_text = bool(content.strip())
+                    own_length += len(content)
+                    if content.strip(" \n\t\r"):  # else it weighs nothing
+                        own_chars += _chars(content)
+                        own_text = own_text or bool(content.strip())
             child = child.next
         if not elements:
             break
@@ -394,30 +403,40 @@ def _descend(node: LexborNode, weight: int, chars: int) -> tuple[LexborNode, int
             # A wrapper around one element holds all of its weight: descend without weighing.
             if elements[0].tag in NOT_CONTAINERS:
                 break
-            node, chars = elements[0], chars - own_chars
+            node, chars, length = elements[0], chars - own_chars, length - own_length
             continue
         # Only a child holding 90% of the weight can be chosen, and a text's weight is at most
         # its length: weigh the long texts only.
         floor = 0.9 * weight
-        texts = [element.text(deep=True) or "" for element in elements]
-        long = [i for i, text in enumerate(texts) if len(text) >= floor]
-        children = []
+        unread = length - own_length
+        texts: list[str] = []
+        long: list[int] = []
+        for element in elements:
+            if unread < floor and not long:
+                break  # no child left is long enough
+            text = element.text(deep=True) or ""
+            if len(text) >= floor:
+                long.append(len(texts))
+            texts.append(text)
+            unread -= len(text)
+        children: list[tuple[int, int]] = []  # (weight, index)
         if len(long) == 1 and 2 * len(texts[long[0]]) >= sum(map(len, texts)):
             rest = sum(_chars(text) for i, text in enumerate(texts) if i != long[0])
-            children.append((chars - own_chars - rest, elements[long[0]]))
+            children.append((chars - own_chars - rest, long[0]))
         else:
-            children = [(_chars(texts[i]), elements[i]) for i in long]
+            children = [(_chars(texts[i]), i) for i in long]
             children.sort(key=lambda item: -item[0])
-        best, best_weight, best_chars = None, 0, 0
-        for total, child in children[:3]:
+        best, best_weight, best_chars = -1, 0, 0
+        for total, i in children[:3]:
             if total < 0.9 * weight:
                 break
-            own = total - _link_chars(child)
+            own = total - _link_chars(elements[i])
             if own > best_weight:
-                best, best_weight, best_chars = child, own, total
-        if best is None or best_weight < 0.9 * weight or best.tag in NOT_CONTAINERS:
+                best, best_weight, best_chars = i, own, total
+        if best < 0 or best_weight < 0.9 * weight or elements[best].tag in NOT_CONTAINERS:
             break
-        node, weight, chars = best, best_weight, best_chars
+        node, length = elements[best], len(texts[best])
+        weight, chars = best_weight, best_chars
     return node, weight
 
 
@@ -478,7 +497,8 @@ def extract(
         if not containers:
             raise ExtractionError(f"the select selector {select!r} matches nothing on this page")
     else:
-        page_chars = _chars(root.text(deep=True))
+        page_text = root.text(deep=True) or ""
+        page_chars = _chars(page_text)
         page_weight = page_chars - _link_chars(root)
         h1s = [h for h in root.css("h1") if 0 < _chars(h.text(deep=True)) <= 200]
         h1_texts = [WS.sub(" ", h.text(deep=True)).strip() for h in h1s]
@@ -486,8 +506,9 @@ def extract(
         # Among several <h1>s, the one that names the wanted document is its title.
         named = [t for t in h1_texts if document and any(d in _plain(t) for d in document)]
         named_h1 = named[0] if len(h1_texts) > 1 and len(named) == 1 else None
-        removed = _decompose_all(_boilerplate(root, strict=True), count=True)
-        main, weight = _main_container(root, page_chars - removed)
+        removed, removed_length = _decompose_all(_boilerplate(root, strict=True), count=True)
+        body_size = page_chars - removed, len(page_text) - removed_length
+        main, weight = _main_container(root, body_size)
         if weight < 0.3 * page_weight:
             # Readability's fallback: the strict pass lost most of the text; parse again and
             # drop only what is hidden.
@@ -730,7 +751,7 @@ class _Walker:
                     node.replace_with(node.text(deep=True) or "")
             html = container.html or ""
         data_tables = [_is_data_table(t) for t in container.css("table")]
-        tokens = TOKEN.split(html)
+        tokens: list[str | None] = TOKEN.split(html)
         tables = iter(data_tables)
         buf = self.buf
         stack: list[_Frame] = []
@@ -845,7 +866,7 @@ class _Walker:
                         parts = frame[2]
                         continue
                 if opens == _INLINE_ELEMENT or not convertible:
-                    href = tag == "a" and HREF.search(tokens[index + 3])
+                    href = tag == "a" and HREF.search(tokens[index + 3] or "")
                     frame = [tag, _INLINE, [], parts, plain, convertible, href]
                     stack.append(frame)
                     parts = frame[2]
@@ -870,7 +891,7 @@ class _Walker:
                     self.flush()
                 stack.append([tag, _FLUSH])
             elif opens == _INLINE_ELEMENT:
-                href = tag == "a" and HREF.search(tokens[index + 3])
+                href = tag == "a" and HREF.search(tokens[index + 3] or "")
                 frame = [tag, _INLINE, [], None, False, False, href]
                 stack.append(frame)
                 parts, convertible = frame[2], True
