@@ -364,8 +364,12 @@ def _main_container(
         size = _chars(text), len(text)
     chars, length = size
     body_weight = chars - _link_chars(body)
-    for selector in ("main", "[role=main]", "article"):
-        found = body.css(selector)
+    marked = body.css(":is(main, [role=main], article)")  # one pass for the three
+    for found in (
+        [node for node in marked if node.tag == "main"],
+        [node for node in marked if node.attributes.get("role") == "main"],
+        [node for node in marked if node.tag == "article"],
+    ):
         if len(found) == 1:
             text = found[0].text(deep=True) or ""
             found_chars = _chars(text)
@@ -499,7 +503,6 @@ def extract(
     else:
         page_text = root.text(deep=True) or ""
         page_chars = _chars(page_text)
-        page_weight = page_chars - _link_chars(root)
         h1s = [h for h in root.css("h1") if 0 < _chars(h.text(deep=True)) <= 200]
         h1_texts = [WS.sub(" ", h.text(deep=True)).strip() for h in h1s]
         lone_h1 = h1_texts[0] if len(h1_texts) == 1 else None
@@ -509,16 +512,18 @@ def extract(
         removed, removed_length = _decompose_all(_boilerplate(root, strict=True), count=True)
         body_size = page_chars - removed, len(page_text) - removed_length
         main, weight = _main_container(root, body_size)
-        if weight < 0.3 * page_weight:
-            # Readability's fallback: the strict pass lost most of the text; parse again and
-            # drop only what is hidden.
+        # Readability's fallback: if the strict pass lost most of the page's non-link text,
+        # parse again and drop only what is hidden. That text weighs at most the page's text:
+        # parse again (and weigh the page's links) only when that could be so.
+        if weight < 0.3 * page_chars:
             lenient_root = LexborHTMLParser(source).body
             assert lenient_root is not None
-            _prepare(lenient_root, remove)
-            _decompose_all(_boilerplate(lenient_root, strict=False))
-            lenient, lenient_weight = _main_container(lenient_root)
-            if lenient_weight > weight:
-                main = lenient
+            _prepare(lenient_root, remove)  # the page as it was before the strict pass
+            if weight < 0.3 * (page_chars - _link_chars(lenient_root)):
+                _decompose_all(_boilerplate(lenient_root, strict=False))
+                lenient, lenient_weight = _main_container(lenient_root)
+                if lenient_weight > weight:
+                    main = lenient
         containers = [main]
         # The document's title often sits in a page header outside the text's container.
         if lone_h1 and main.css_first("h1") is None:
