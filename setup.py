@@ -23,8 +23,8 @@ def compiled_modules() -> list[object]:
         # --follow-imports=silent: crawler.pdf imports pypdf, which the build does not install.
         modules = mypycify(["--follow-imports=silent", "crawler/extract.py"], opt_level="3")
     except (Exception, SystemExit) as exc:  # mypy exits on a type error
-        print(f"setup.py: not compiling crawler/extract.py ({exc!r}); using it as Python",
-              file=sys.stderr)
+        message = f"setup.py: not compiling crawler/extract.py ({exc!r}); using it as Python\n"
+        sys.stderr.write(message)
         return []
     for module in modules:
         module.optional = True  # a failed C compile leaves the pure-Python module
