@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import shutil
 import subprocess
@@ -33,7 +34,7 @@ def test_a_compiled_copy_older_than_its_source_is_not_used(tmp_path: Path) -> No
     for built in package.glob("extract*.so"):
         built.unlink()
     # A stand-in for the compiled module that would fail to load if it were imported.
-    compiled = package / "extract.cpython-311-x86_64-linux-gnu.so"
+    compiled = package / f"extract{importlib.machinery.EXTENSION_SUFFIXES[0]}"
     compiled.write_bytes(b"not a shared object")
     now = time.time()
     os.utime(compiled, (now - 100, now - 100))
