@@ -283,20 +283,20 @@ def _unlikely(names: str) -> bool:
 HEADING_SELECTOR = "h1, h2, h3, h4, h5, h6"
 
 
-def _unwrap_triggers(root: LexborNode) -> None:
-    """Buttons are controls, dropped with the rest, except an accordion's trigger: a button
-    that holds a heading, or sits in one, is the title of the section it opens. Keep its text."""
-    for button in root.css("button"):
-        if button.css_first(HEADING_SELECTOR) is not None or _inside(button, tuple(HEADINGS)):
-            button.unwrap()
+def _a_trigger(button: LexborNode) -> bool:
+    """An accordion's trigger: a button that holds a heading, or sits in one, is the title of
+    the section it opens."""
+    return button.css_first(HEADING_SELECTOR) is not None or _inside(button, tuple(HEADINGS))
 
 
 def _prepare(root: LexborNode, remove: str | None) -> None:
-    """What every pass drops first: controls, scripts and the like (accordion titles kept),
-    and the policy's own `remove` selectors."""
-    _unwrap_triggers(root)
+    """What every pass drops first: controls, scripts and the like (an accordion trigger's text
+    kept), and the policy's own `remove` selectors."""
     for node in reversed(root.css(NEVER_CONTENT)):  # document order: the deepest go first
-        node.decompose()
+        if node.tag == "button" and _a_trigger(node):
+            node.unwrap()
+        else:
+            node.decompose()
     if remove:
         _decompose_all(root.css(remove))
 
