@@ -128,6 +128,10 @@ def main() -> None:
         ("policies (reference format)", list(reference_pages()), False),
         ("OTA English, automatic", list(ota_pages()), True),
     ]
+    import crawler.extract
+
+    built = "compiled by mypyc" if not crawler.extract.__file__.endswith(".py") else "Python"
+    print(f"policytrail's extraction module: {built} ({Path(crawler.extract.__file__).name})\n")
     extractors: dict[str, Extractor] = {"policytrail": ours}
     if not args.only_ours:
         extractors.update(peers())
