@@ -640,7 +640,7 @@ def _collapse(text: str) -> str:
 # serialiser writes every tag closed and lower-cased, escapes only & < > and U+00A0 in text and
 # & " < > in attribute values, and writes comments as <!--…-->: the stream is exact.
 TOKEN = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][^\s/>]*)([^>]*)>", re.S)
-RAW_TEXT_ELEMENTS = ":is(xmp, plaintext, noembed, noframes)"
+TABLES_AND_RAW_TEXT = ":is(table, xmp, plaintext, noembed, noframes)"
 HREF = re.compile(r'\shref="([^"]*)"')
 VOID_TAGS = frozenset(
     ["area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta"]
@@ -751,14 +751,14 @@ class _Walker:
     # -- walking --------------------------------------------------------------------------
     def walk(self, container: LexborNode) -> None:
         """Walk one container, itself included (a selected <h2> stays a heading)."""
+        data_tables = []
+        for node in container.css(TABLES_AND_RAW_TEXT):
+            if node.tag == "table":
+                data_tables.append(_is_data_table(node))
+            elif node.mem_id != container.mem_id:
+                # A raw text element: the serialiser writes its text unescaped. Make it text.
+                node.replace_with(node.text(deep=True) or "")
         html = container.html or ""
-        if "<xmp" in html or "<plaintext" in html or "<noembed" in html or "<noframes" in html:
-            # Raw text elements: the serialiser writes their text unescaped. Make it text.
-            for node in container.css(RAW_TEXT_ELEMENTS):
-                if node.mem_id != container.mem_id:
-                    node.replace_with(node.text(deep=True) or "")
-            html = container.html or ""
-        data_tables = [_is_data_table(t) for t in container.css("table")]
         tokens: list[str | None] = TOKEN.split(html)
         tables = iter(data_tables)
         buf = self.buf
