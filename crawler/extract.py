@@ -26,11 +26,12 @@ from crawler.errors import ExtractionError
 # recorded as technical changes, never as policy changes.
 EXTRACTOR_VERSION = 1
 
-# Not <head> (never inside <body>), nor <source> and <track> (empty, and inside <audio>, <video>
-# or <picture>): every name costs the selector engine a test at every node.
+# Elements that hold text no reader sees as the page's. Not the empty ones (<input>, <link>,
+# <meta>, <embed>, <source>, <track>: nothing to weigh, and the walk skips empty elements), nor
+# <head> (never inside <body>): every name costs the selector engine a test at every node.
 NEVER_CONTENT = (
-    ":is(script, style, noscript, template, svg, iframe, object, embed, canvas, button, input, "
-    "select, textarea, option, datalist, link, meta, map, audio, video, dialog)"
+    ":is(script, style, noscript, template, svg, iframe, object, canvas, button, select, "
+    "textarea, option, datalist, map, audio, video, dialog)"
 )
 BOILERPLATE_TAGS = ("nav", "footer", "aside")
 BOILERPLATE_ROLES = (
