@@ -17,15 +17,18 @@ def _prefer_an_edited_source() -> None:
     A compiled copy older than its source is set aside; reinstalling compiles it again."""
     here = os.path.dirname(__file__)
     source = os.path.join(here, "extract.py")
-    compiled = [
-        os.path.join(here, name)
-        for name in os.listdir(here)
-        if name.startswith("extract.") and name.endswith((".so", ".pyd"))
-    ]
-    if not compiled or not os.path.exists(source):
-        return
-    # Two seconds of slack: installing a wheel writes both files within moments of each other.
-    if os.path.getmtime(source) <= min(os.path.getmtime(path) for path in compiled) + 2:
+    try:
+        compiled = [
+            os.path.join(here, name)
+            for name in os.listdir(here)
+            if name.startswith("extract.") and name.endswith((".so", ".pyd"))
+        ]
+        if not compiled or not os.path.exists(source):
+            return
+        # Two seconds of slack: installing a wheel writes both files moments apart.
+        if os.path.getmtime(source) <= min(os.path.getmtime(path) for path in compiled) + 2:
+            return
+    except OSError:  # not a folder of files (a zip, say): nothing compiled beside the source
         return
     spec = importlib.util.spec_from_file_location(f"{__name__}.extract", source)
     if spec is None or spec.loader is None:
