@@ -249,7 +249,8 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
         if not strict:
             continue
         role = attrs.get("role")
-        names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        classes, ident = attrs.get("class") or "", attrs.get("id")
+        names = f"{classes} {ident}" if ident else classes  # a trailing space changes nothing
         if role is None and tag not in BOILERPLATE_TAGS and tag != "header":
             if not _unlikely(names):
                 continue  # most nodes: a class of the page's own design
@@ -264,7 +265,7 @@ def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
         if tag in ("main", "article", "a") or tag in HEADINGS:
             continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
         # Named so by its class, or only by its id (a slug, maybe of its own heading).
-        if _unlikely(names) and (_unlikely_word(attrs.get("class") or "") or not _a_section(node)):
+        if _unlikely(names) and (_unlikely_word(classes) or not _a_section(node)):
             doomed.append(node)
     return doomed
 
