@@ -458,10 +458,27 @@ def original_url(href: str, base_url: str) -> str:
         href = match.group("url")
         if href.startswith(("http:/", "https:/")) and not href.startswith(("http://", "https://")):
             href = href.replace(":/", "://", 1)
+    if (
+        href.startswith("/")
+        and not href.startswith("//")
+        and not ("?" in href or "#" in href or ";" in href or "/." in href)
+    ):
+        origin = _origin(base_url)  # a plain path on the same site: what urljoin would make
+        if origin:
+            return origin + href
     try:
         return urljoin(base_url, href) if base_url else href
     except ValueError:
         return href
+
+
+@functools.lru_cache(maxsize=256)
+def _origin(base_url: str) -> str:
+    """`https://host:port` of an http(s) URL, else ""."""
+    parts = urlsplit(base_url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return ""
 
 
 def page_title(raw: str) -> str:
