@@ -23,8 +23,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.errors import ExtractionError
 
 # Bump when the output for the same bytes changes: versions re-extracted by a newer extractor are
-# recorded as technical changes, never as policy changes.
-EXTRACTOR_VERSION = 1
+# recorded as technical changes, never as policy changes. 2: a UTF-8 page with stray bytes only
+# where no text is taken from (a script) keeps its UTF-8 text, instead of being decoded whole as
+# windows-1252.
+EXTRACTOR_VERSION = 2
 
 # Elements that hold text no reader sees as the page's. Not the empty ones (<input>, <link>,
 # <meta>, <embed>, <source>, <track>: nothing to weigh, and the walk skips empty elements), nor
@@ -154,42 +156,18 @@ class Document:
 
 def decode_html(body: bytes, content_type: str = "") -> str:
     """Decode HTML bytes: BOM, HTTP charset, <meta charset>, then UTF-8 or windows-1252."""
-    return _decode(body, content_type)[0]
-
-
-def _decode(body: bytes, content_type: str = "") -> tuple[str, bytes | None]:
-    """The text, and the bytes themselves when they are valid UTF-8 (BOM removed): lexbor
-    parses bytes a third faster than a str, which it would encode to UTF-8 again."""
-    for bom, encoding in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
+    for bom, encoding in BOMS:
         if body.startswith(bom):
-            return _as(body[len(bom) :], encoding)
-    candidates: list[str] = []
-    match = re.search(r"charset\s*=\s*[\"']?([a-zA-Z0-9_.:-]+)", content_type or "", re.I)
-    if match:
-        candidates.append(match.group(1))
-    meta = META_CHARSET.search(body[:8192])
-    if meta:
-        candidates.append(meta.group(1).decode("ascii", "replace"))
-    for name in candidates:
-        try:
-            encoding = codecs.lookup(name).name
-        except LookupError:
-            continue
-        # Browsers read latin-1 and ascii labels as windows-1252 (WHATWG Encoding).
-        if encoding in ("latin-1", "iso8859-1", "ascii"):
-            encoding = "cp1252"
+            return body[len(bom) :].decode(encoding, errors="replace")
+    for encoding in _labels(body, content_type):
         if encoding == "utf-8":
             try:
-                return body.decode("utf-8"), body
+                return body.decode("utf-8")
             except UnicodeDecodeError:
                 continue  # a wrong label; fall through to detection
-        return body.decode(encoding, errors="replace"), None
+        return body.decode(encoding, errors="replace")
     try:
-        return body.decode("utf-8"), body
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
     for encoding in ("shift_jis", "euc-jp", "gb18030"):
@@ -198,17 +176,63 @@ def _decode(body: bytes, content_type: str = "") -> tuple[str, bytes | None]:
         except UnicodeDecodeError:
             continue
         if sum(1 for ch in text if ord(ch) > 0x3000) > len(text) / 50:
-            return text, None
-    return body.decode("cp1252", errors="replace"), None
+            return text
+    return body.decode("cp1252", errors="replace")
 
 
-def _as(body: bytes, encoding: str) -> tuple[str, bytes | None]:
-    if encoding == "utf-8":
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _labels(body: bytes, content_type: str) -> list[str]:
+    """The encodings the HTTP header and then <meta charset> name, those Python knows."""
+    names: list[str] = []
+    match = re.search(r"charset\s*=\s*[\"']?([a-zA-Z0-9_.:-]+)", content_type or "", re.I)
+    if match:
+        names.append(match.group(1))
+    meta = META_CHARSET.search(body[:8192])
+    if meta:
+        names.append(meta.group(1).decode("ascii", "replace"))
+    encodings = []
+    for name in names:
         try:
-            return body.decode("utf-8"), body
-        except UnicodeDecodeError:
-            pass
-    return body.decode(encoding, errors="replace"), None
+            encoding = codecs.lookup(name).name
+        except LookupError:
+            continue
+        # Browsers read latin-1 and ascii labels as windows-1252 (WHATWG Encoding).
+        encodings.append("cp1252" if encoding in ("latin-1", "iso8859-1", "ascii") else encoding)
+    return encodings
+
+
+def _utf8_bytes(body: bytes, content_type: str) -> bytes | None:
+    """The bytes to parse as UTF-8 as they are, when UTF-8 is what decode_html would try
+    first: lexbor parses bytes a third faster than a str (which it would encode again), and
+    decoding a page only to check it is UTF-8 costs as much again. None: decode it first."""
+    if body.startswith(codecs.BOM_UTF8):
+        body = body[len(codecs.BOM_UTF8) :]
+    elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    else:
+        labels = _labels(body, content_type)
+        if labels and labels[0] != "utf-8":
+            return None
+    return body if b"<" in body else None  # no markup at all: decode_html's path says why
+
+
+def _replaced(document: Document) -> bool:
+    """U+FFFD in the text: bytes that were not UTF-8, or the page's own replacement marks."""
+    return "\ufffd" in document.title or any("\ufffd" in block.text for block in document.blocks)
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_hidden(attrs: dict[str, str | None]) -> bool:
@@ -500,14 +524,32 @@ def extract(
 
     `document`: phrases naming the wanted document (see `document_hints`), used when a page
     holds several documents, such as terms, privacy and cookie policies on one page."""
-    html, utf8 = (body, None) if isinstance(body, str) else _decode(body, content_type)
-    if not html or html.isspace():
-        raise ExtractionError("empty body: no HTML to extract")
-    source: str | bytes
-    if utf8 is not None:
-        source = utf8.replace(b"\x00", b"") if b"\x00" in utf8 else utf8
-    else:
-        source = html.replace("\x00", "")
+    if isinstance(body, bytes):
+        utf8 = _utf8_bytes(body, content_type)
+        if utf8 is not None:
+            found = _extract(utf8, base_url, select, remove, document)
+            # Bytes that are not UTF-8 show as U+FFFD. If they reach the text, decode the page
+            # as decode_html does (another label, or detection) and extract again; if they
+            # are only in what is never text (a script, say), the UTF-8 reading stands.
+            if not _replaced(found) or _utf8(utf8):
+                return found
+        body = decode_html(body, content_type)
+    return _extract(body, base_url, select, remove, document)
+
+
+def _extract(
+    source: str | bytes,
+    base_url: str,
+    select: str | None,
+    remove: str | None,
+    document: tuple[str, ...],
+) -> Document:
+    if isinstance(source, str):
+        if not source or source.isspace():
+            raise ExtractionError("empty body: no HTML to extract")
+        source = source.replace("\x00", "")
+    elif b"\x00" in source:
+        source = source.replace(b"\x00", b"")
     parser = LexborHTMLParser(source)
     title_node = parser.css_first("title")
     title = page_title(title_node.text(deep=True) if title_node else "")

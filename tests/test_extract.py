@@ -150,6 +150,19 @@ def test_encodings(raw: bytes, content_type: str, expected: str) -> None:
     assert expected in decode_html(raw, content_type)
 
 
+def test_utf8_pages_keep_their_text_whatever_stray_bytes_hide_in_scripts() -> None:
+    page = "<p>Café “Larkspur” ©</p>".encode()
+    # A byte that is not UTF-8 where no text is taken from: the page is still UTF-8.
+    stray = b"<html><body><script>var x = '\xff';</script>" + page + b"</body></html>"
+    assert text_of(stray) == "Café “Larkspur” ©\n"
+    # Where text is taken from: the page is decoded as decode_html decides (windows-1252).
+    visible = b"<html><body><p>Caf\xc3\xa9</p><p>Menu \xe9t\xe9</p></body></html>"
+    assert text_of(visible) == "CafÃ©\n\nMenu été\n"
+    # The page's own replacement marks are text like any other.
+    own = "<html><body><p>Broken \ufffd mark</p></body></html>".encode()
+    assert text_of(own) == "Broken \ufffd mark\n"
+
+
 def test_empty_body_is_a_typed_error() -> None:
     with pytest.raises(ExtractionError):
         extract(b"   ")
