@@ -253,44 +253,72 @@ def _hiding_style(style: str) -> bool:
 
 # In :is(), as one selector: a plain list returns a node once per selector it matches. The
 # commonest first: the engine stops at the first that matches.
-BOILERPLATE_CANDIDATES = ":is([class], [id], nav, footer, aside, header, [role], [hidden], [style])"
+STRUCTURAL_CANDIDATES = ":is(nav, footer, aside, header, [role], [hidden], [style])"
+NAMED_CANDIDATES = ":is([class], [id])"
 HIDDEN_CANDIDATES = ":is([hidden], [style])"
+NEVER_NAMED_BOILERPLATE = frozenset(["body", "html", "main", "article", "a", *HEADINGS])
 
 
-def _boilerplate(root: LexborNode, strict: bool) -> list[LexborNode]:
-    """Nodes to drop: hidden ones always; navigation, headers, footers, sidebars, banners and ads
-    (by tag, role and class/id words, after Readability's unlikelyCandidates) when strict."""
-    doomed: list[LexborNode] = []
-    for node in root.css(BOILERPLATE_CANDIDATES if strict else HIDDEN_CANDIDATES):
+def _drop_boilerplate(root: LexborNode) -> tuple[int, int]:
+    """Drop navigation, headers, footers, sidebars, banners, ads and hidden nodes (by tag, role
+    and class/id words, after Readability's unlikelyCandidates). Returns the weight and length
+    of the text dropped.
+
+    In two passes, for speed: what tag, role and hiding decide goes first, and the class and
+    id words are then read only on what is left (about half the nodes: menus, footers and
+    banners are full of named elements). The one test that reads the page, whether an element
+    named like boilerplate only by its id is a section of the document, is made first, on the
+    page as it is, as a single pass would."""
+    sections = {
+        node.mem_id: _a_section(node)
+        for node in root.css("[id]")
+        if _named_only_by_id(node.tag or "", node.attributes)
+    }
+    doomed = [node for node in root.css(STRUCTURAL_CANDIDATES) if _structural(node, True)]
+    weight, length = _decompose_all(doomed, count=True)
+    doomed = []
+    for node in root.css(NAMED_CANDIDATES):
         tag = node.tag
-        if tag == "body" or tag == "html":
-            continue
+        if tag in NEVER_NAMED_BOILERPLATE:
+            continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
         attrs = node.attributes
-        if _is_hidden(attrs):
-            doomed.append(node)
-            continue
-        if not strict:
-            continue
-        role = attrs.get("role")
         classes, ident = attrs.get("class") or "", attrs.get("id")
         names = f"{classes} {ident}" if ident else classes  # a trailing space changes nothing
-        if role is None and tag not in BOILERPLATE_TAGS and tag != "header":
-            if not _unlikely(names):
-                continue  # most nodes: a class of the page's own design
-        elif (
-            tag in BOILERPLATE_TAGS
-            or role in BOILERPLATE_ROLES
-            or tag == "header"
-            and not _inside(node, ("article", "main"))
-        ):
-            doomed.append(node)
-            continue
-        if tag in ("main", "article", "a") or tag in HEADINGS:
-            continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
+        if not _unlikely(names):
+            continue  # most nodes: a class of the page's own design
         # Named so by its class, or only by its id (a slug, maybe of its own heading).
-        if _unlikely(names) and (_unlikely_word(classes) or not _a_section(node)):
+        if _unlikely_word(classes) or not sections.get(node.mem_id, False):
             doomed.append(node)
-    return doomed
+    more_weight, more_length = _decompose_all(doomed, count=True)
+    return weight + more_weight, length + more_length
+
+
+def _drop_hidden(root: LexborNode) -> None:
+    _decompose_all([node for node in root.css(HIDDEN_CANDIDATES) if _structural(node, False)])
+
+
+def _structural(node: LexborNode, strict: bool) -> bool:
+    """Hidden (always); navigation, footer, sidebar or a banner by tag or role (when strict)."""
+    tag = node.tag
+    if tag == "body" or tag == "html":
+        return False
+    attrs = node.attributes
+    if _is_hidden(attrs):
+        return True
+    return strict and (
+        tag in BOILERPLATE_TAGS
+        or attrs.get("role") in BOILERPLATE_ROLES
+        or tag == "header"
+        and not _inside(node, ("article", "main"))
+    )
+
+
+def _named_only_by_id(tag: str, attrs: dict[str, str | None]) -> bool:
+    """Named like boilerplate by its id but not by its class: kept if it is a section."""
+    if tag in NEVER_NAMED_BOILERPLATE:
+        return False
+    classes, ident = attrs.get("class") or "", attrs.get("id")
+    return bool(ident) and _unlikely(f"{classes} {ident}") and not _unlikely_word(classes)
 
 
 def _a_section(node: LexborNode) -> bool:
@@ -572,7 +600,7 @@ def _extract(
         # Among several <h1>s, the one that names the wanted document is its title.
         named = [t for t in h1_texts if document and any(d in _plain(t) for d in document)]
         named_h1 = named[0] if len(h1_texts) > 1 and len(named) == 1 else None
-        removed, removed_length = _decompose_all(_boilerplate(root, strict=True), count=True)
+        removed, removed_length = _drop_boilerplate(root)
         body_size = page_chars - removed, len(page_text) - removed_length
         main, weight = _main_container(root, body_size)
         # Readability's fallback: if the strict pass lost most of the page's non-link text,
@@ -583,7 +611,7 @@ def _extract(
             assert lenient_root is not None
             _prepare(lenient_root, remove)  # the page as it was before the strict pass
             if weight < 0.3 * (page_chars - _link_chars(lenient_root)):
-                _decompose_all(_boilerplate(lenient_root, strict=False))
+                _drop_hidden(lenient_root)
                 lenient, lenient_weight = _main_container(lenient_root)
                 if lenient_weight > weight:
                     main = lenient

@@ -308,6 +308,19 @@ def test_accordion_titles_and_sections_named_like_boilerplate_are_kept() -> None
     assert "Accept all?" not in text and "Accept" not in text.replace("Accept all", "")
 
 
+def test_a_section_is_judged_on_the_page_as_it_is() -> None:
+    """A section named like boilerplate by its id is kept for its heading and text, even when
+    that heading sits in a <header> of its own, which is dropped."""
+    filler = "<p>" + "We explain this part of the policy in plain words. " * 20 + "</p>"
+    html = body(
+        "<div>" + filler + "<section id='cookies'><header><h2>Cookies</h2></header>"
+        "<p>Larkspur sets two cookies, both needed to sign in.</p>" + filler + "</section></div>"
+    )
+    text = text_of(html)
+    assert "Larkspur sets two cookies, both needed to sign in." in text
+    assert "## Cookies" not in text
+
+
 def test_the_h1_naming_the_document_is_kept_when_a_page_has_several() -> None:
     from crawler.extract import document_hints
 
