@@ -20,25 +20,23 @@ def render_blocks(blocks: tuple[Block, ...] | list[Block]) -> str:
     """Join blocks as html2text does: blank lines between paragraphs and headings, list items on
     consecutive lines indented two spaces per level, table rows on consecutive lines."""
     out: list[str] = []
-    previous: Block | None = None
-    for block in blocks:
-        if block.kind == "heading":
-            line = f"{'#' * block.level} {block.text}"
-        elif block.kind == "item":
-            line = f"{'  ' * block.level}{block.marker} {block.text}"
-        elif block.kind == "pre":
-            line = "\n".join("    " + x for x in block.text.split("\n"))
+    previous = ""  # the kind of the block before
+    for kind, text, level, marker, depth, start in blocks:  # a Block is a named tuple
+        if kind == "heading":
+            line = f"{'#' * level} {text}"
+        elif kind == "item":
+            line = f"{'  ' * level}{marker} {text}"
+        elif kind == "pre":
+            line = "\n".join("    " + x for x in text.split("\n"))
         else:
-            line = block.text
-        if block.quote:
-            line = "\n".join("> " * block.quote + x for x in line.split("\n"))
-        if previous is not None:
-            tight = (
-                block.kind == previous.kind and block.kind in ("item", "row") and not block.start
-            )
+            line = text
+        if depth:  # inside blockquotes
+            line = "\n".join("> " * depth + x for x in line.split("\n"))
+        if previous:
+            tight = kind == previous and kind in ("item", "row") and not start
             out.append("\n" if tight else "\n\n")
         out.append(line)
-        previous = block
+        previous = kind
     return "".join(out).strip("\n")
 
 
