@@ -25,7 +25,7 @@ from crawler.errors import ExtractionError
 # Bump when the output for the same bytes changes: versions re-extracted by a newer extractor are
 # recorded as technical changes, never as policy changes. 2: a UTF-8 page with stray bytes only
 # where no text is taken from (a script) keeps its UTF-8 text, instead of being decoded whole as
-# windows-1252.
+# windows-1252; the lenient fallback drops modal dialogs (consent walls) too.
 EXTRACTOR_VERSION = 2
 
 # Elements that hold text no reader sees as the page's. Not the empty ones (<input>, <link>,
@@ -294,7 +294,12 @@ def _drop_boilerplate(root: LexborNode) -> tuple[int, int]:
 
 
 def _drop_hidden(root: LexborNode) -> None:
-    _decompose_all([node for node in root.css(HIDDEN_CANDIDATES) if _structural(node, False)])
+    """The lenient pass: what is hidden, and modal dialogs (a consent wall over the page)."""
+    doomed = [node for node in root.css(HIDDEN_CANDIDATES) if _structural(node, False)]
+    _decompose_all(doomed + root.css(MODAL_DIALOGS))
+
+
+MODAL_DIALOGS = ":is([role=dialog], [role=alertdialog], [aria-modal=true])"
 
 
 def _structural(node: LexborNode, strict: bool) -> bool:
@@ -357,26 +362,23 @@ def _prepare(root: LexborNode, remove: str | None) -> None:
 def _decompose_all(nodes: list[LexborNode], count: bool = False) -> tuple[int, int]:
     """Decompose nodes, and with `count` return the weight and length of the text they held.
 
-    css() returns nodes in document order: a parent comes before its children. Decomposing a
-    node frees its subtree, so skip every node inside one already removed."""
-    removed: set[int] = set()
-    weight = length = 0
+    Decomposing a node frees its subtree: the nodes inside another listed one are found
+    first, while every node is still there, and only the outermost are decomposed (in any
+    order, a node listed twice once)."""
+    listed = {node.mem_id for node in nodes}
+    outermost: dict[int, LexborNode] = {}
     for node in nodes:
-        if node.mem_id in removed:
-            continue  # listed twice (a selector list returns a node once per selector it matches)
         parent = node.parent
-        inside = False
-        while parent is not None:
-            if parent.mem_id in removed:
-                inside = True
-                break
+        while parent is not None and parent.mem_id not in listed:
             parent = parent.parent
-        if not inside:
-            removed.add(node.mem_id)
-            if count:
-                text = node.text(deep=True) or ""
-                weight, length = weight + _chars(text), length + len(text)
-            node.decompose()
+        if parent is None:
+            outermost[node.mem_id] = node
+    weight = length = 0
+    for node in outermost.values():
+        if count:
+            text = node.text(deep=True) or ""
+            weight, length = weight + _chars(text), length + len(text)
+        node.decompose()
     return weight, length
 
 

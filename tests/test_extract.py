@@ -321,6 +321,21 @@ def test_a_section_is_judged_on_the_page_as_it_is() -> None:
     assert "## Cookies" not in text
 
 
+def test_a_consent_wall_longer_than_the_page_is_not_taken_for_it() -> None:
+    """A short imprint under a cookie dialog with far more text: the strict pass drops the
+    dialog, and the lenient fallback (for pages the strict pass strips bare) must drop it too."""
+    wall = "<p>" + "Our partners and we use cookies to measure the audience. " * 40 + "</p>"
+    html = body(
+        "<div><h1>Imprint</h1><p>Larkspur Labs SAS, 1 rue de la Paix, Paris.</p></div>"
+        "<div class='consent' role='dialog' aria-modal='true'><h2>Your choices</h2>"
+        + wall * 3
+        + "</div>"
+    )
+    text = text_of(html)
+    assert "Larkspur Labs SAS, 1 rue de la Paix, Paris." in text
+    assert "measure the audience" not in text
+
+
 def test_the_h1_naming_the_document_is_kept_when_a_page_has_several() -> None:
     from crawler.extract import document_hints
 
