@@ -1,5 +1,6 @@
 """Score policytrail's extractor beside trafilatura, readability-lxml + html2text and plain
-html2text, in one run, on the reference corpus (`policies/`) and the OTA English pages.
+html2text, in one run, on the reference corpus (`policies/`), the OTA English pages and, held
+out from development, the OTA pages in other languages.
 
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python scripts/bench_extract.py
 
@@ -148,6 +149,12 @@ def main() -> None:
     corpora = [
         ("policies (reference format)", list(reference_pages()), False),
         ("OTA English, automatic", list(ota_pages()), True),
+        # Never looked at while developing: pages of the same kinds, in other languages.
+        (
+            "OTA other languages, held out",
+            [p for lang in ("fr", "de", "pt", "mixed:es") for p in ota_pages(language=lang)],
+            True,
+        ),
     ]
     import crawler.extract
 
