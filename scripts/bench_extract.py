@@ -149,7 +149,8 @@ def main() -> None:
     corpora = [
         ("policies (reference format)", list(reference_pages()), False),
         ("OTA English, automatic", list(ota_pages()), True),
-        # Never looked at while developing: pages of the same kinds, in other languages.
+        # Kept out of development: pages of the same kinds in other languages (a first look at
+        # its worst pages found one general fault, cookie walls in the lenient pass, since fixed).
         (
             "OTA other languages, held out",
             [p for lang in ("fr", "de", "pt", "mixed:es") for p in ota_pages(language=lang)],
