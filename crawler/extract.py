@@ -821,7 +821,8 @@ class _Walker:
             else:
                 joined = _collapse(text).strip()
             kind = self.kind
-            if joined and (kind == "item" or joined.strip("*_ ")):
+            # Not a block of markers alone ("** **"): looking at the first character spares a copy.
+            if joined and (kind == "item" or joined[0] not in "*_ " or joined.strip("*_ ")):
                 start = False
                 if kind == "item" or kind == "row":
                     start, self.start_next = self.start_next, False
