@@ -121,7 +121,6 @@ BLOCK_TAGS = frozenset(
         "legend",
     ]
 )
-BLOCK_SELECTOR = ", ".join(sorted(BLOCK_TAGS))
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b\ufeff]+")
 WAYBACK_HREF = re.compile(
