@@ -11,6 +11,7 @@ the non-link text is → render blocks as html2text would, without line wrapping
 from __future__ import annotations
 
 import codecs
+import collections
 import functools
 import itertools
 import re
@@ -758,16 +759,27 @@ def _unescape(text: str) -> str:
 
 
 def _is_data_table(table: LexborNode) -> bool:
-    """A table of data (render as pipe rows), not a layout table (render its cells as blocks)."""
+    """A table of data (render as pipe rows), not a layout table (render its cells as blocks):
+    no table inside, no paragraph, list or heading in a cell, no cell of more than 300
+    characters, and a row of two cells or more. One selector pass for the whole table, not one
+    per cell: policies lay out whole pages in tables of a hundred cells."""
     if len(table.css("table")) > 1:  # css() matches the node itself too
         return False
-    for cell in table.css("td, th"):
-        if cell.css_first(LAYOUT_IN_CELLS_SELECTOR) is not None:
+    for found in table.css(LAYOUT_IN_CELLS_SELECTOR):
+        if found.mem_id == table.mem_id:
+            continue  # the table itself
+        parent = found.parent
+        while parent is not None and parent.mem_id != table.mem_id:
+            if parent.tag == "td" or parent.tag == "th":
+                return False  # layout inside a cell
+            parent = parent.parent
+    cells = table.css("td, th")
+    for cell in cells:
+        text = cell.text(deep=True) or ""
+        if len(text) > 300 and len(_squash(text)) > 300:  # collapsing only shortens a text
             return False
-        if len(WS.sub(" ", cell.text(deep=True) or "")) > 300:
-            return False
-    rows = table.css("tr")
-    return len(rows) >= 1 and max((len(r.css("td, th")) for r in rows), default=0) >= 2
+    per_row = collections.Counter(cell.parent.mem_id for cell in cells if cell.parent)
+    return max(per_row.values(), default=0) >= 2
 
 
 # What closing an element does (the second field of a frame on the walker's stack).
