@@ -281,9 +281,7 @@ def _drop_boilerplate(root: LexborNode) -> tuple[int, int]:
         tag = node.tag
         if tag in NEVER_NAMED_BOILERPLATE:
             continue  # a heading's id is a slug of its text: "cookies", "sharing", "advertising"
-        attrs = node.attributes
-        classes, ident = attrs.get("class") or "", attrs.get("id")
-        names = f"{classes} {ident}" if ident else classes  # a trailing space changes nothing
+        classes, names = _names(node.attributes)
         if not _unlikely(names):
             continue  # most nodes: a class of the page's own design
         # Named so by its class, or only by its id (a slug, maybe of its own heading).
@@ -320,10 +318,16 @@ def _structural(node: LexborNode, strict: bool) -> bool:
 
 def _named_only_by_id(tag: str, attrs: dict[str, str | None]) -> bool:
     """Named like boilerplate by its id but not by its class: kept if it is a section."""
-    if tag in NEVER_NAMED_BOILERPLATE:
+    if tag in NEVER_NAMED_BOILERPLATE or not attrs.get("id"):
         return False
+    classes, names = _names(attrs)
+    return _unlikely(names) and not _unlikely_word(classes)
+
+
+def _names(attrs: dict[str, str | None]) -> tuple[str, str]:
+    """The class, and the class and id together: the names boilerplate is known by."""
     classes, ident = attrs.get("class") or "", attrs.get("id")
-    return bool(ident) and _unlikely(f"{classes} {ident}") and not _unlikely_word(classes)
+    return classes, f"{classes} {ident}" if ident else classes  # a trailing space is nothing
 
 
 def _a_section(node: LexborNode) -> bool:
@@ -741,10 +745,7 @@ LIST_TAGS = frozenset(["ul", "ol", "menu", "dir"])
 TRANSPARENT = frozenset(["span", "font", "u", "small", "sup", "sub", "label", "abbr", "time"])
 CODE_TAGS = frozenset(["code", "kbd", "tt", "samp"])
 # A cell holding any of these is page layout, not a cell of data.
-LAYOUT_IN_CELLS = frozenset(
-    ["p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"]
-)
-LAYOUT_IN_CELLS_SELECTOR = ", ".join(sorted(LAYOUT_IN_CELLS))
+LAYOUT_IN_CELLS = "p, div, ul, ol, h1, h2, h3, h4, h5, h6, table, blockquote, pre"
 
 
 def _unescape(text: str) -> str:
@@ -765,7 +766,7 @@ def _is_data_table(table: LexborNode) -> bool:
     per cell: policies lay out whole pages in tables of a hundred cells."""
     if len(table.css("table")) > 1:  # css() matches the node itself too
         return False
-    for found in table.css(LAYOUT_IN_CELLS_SELECTOR):
+    for found in table.css(LAYOUT_IN_CELLS):
         if found.mem_id == table.mem_id:
             continue  # the table itself
         parent = found.parent
@@ -782,7 +783,6 @@ def _is_data_table(table: LexborNode) -> bool:
     return max(per_row.values(), default=0) >= 2
 
 
-# What closing an element does (the second field of a frame on the walker's stack).
 # What opening a tag does; _INLINE_ELEMENT for any tag not named here.
 _INLINE_ELEMENT, _BLOCK_ELEMENT, _HEADING_ELEMENT, _LIST_ELEMENT, _LIST_ITEM = range(5)
 _TABLE_ELEMENT, _OTHER_BLOCK, _VOID = range(5, 8)
@@ -796,7 +796,8 @@ OPENS["blockquote"] = _OTHER_BLOCK
 # change where text goes, where it went before: outer parts, outer plain, outer convertible;
 # then a link's href match]. Lists, not objects: there is one per element of the policy.
 _Frame = list[Any]
-# Up to _QUOTE it only ends a block; from _HEADING on it also restores where text goes.
+# What closing an element does (the second field of a frame): up to _QUOTE it only ends a
+# block; from _HEADING on it also restores where text goes.
 _FLUSH, _NOTHING, _LIST, _ITEM, _QUOTE, _HEADING, _INLINE, _TABLE, _ROW, _CELL = range(10)
 
 

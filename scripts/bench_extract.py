@@ -22,12 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import crawler.extract  # noqa: E402
 from crawler.errors import ExtractionError  # noqa: E402
 from crawler.extract import decode_html, document_hints, extract  # noqa: E402
 from crawler.render import render_text  # noqa: E402
 from scripts.extract_corpus import (  # noqa: E402
     Page,
     heading_recall,
+    held_out_pages,
     ota_pages,
     reference_pages,
     token_f1,
@@ -132,8 +134,6 @@ def run(
 
 
 def clear_our_caches() -> None:
-    import crawler.extract
-
     for value in vars(crawler.extract).values():
         if callable(getattr(value, "cache_clear", None)):
             value.cache_clear()
@@ -153,12 +153,10 @@ def main() -> None:
         # its worst pages found one general fault, cookie walls in the lenient pass, since fixed).
         (
             "OTA other languages, held out",
-            [p for lang in ("fr", "de", "pt", "mixed:es") for p in ota_pages(language=lang)],
+            list(held_out_pages()),
             True,
         ),
     ]
-    import crawler.extract
-
     built = "compiled by mypyc" if not crawler.extract.__file__.endswith(".py") else "Python"
     print(f"policytrail's extraction module: {built} ({Path(crawler.extract.__file__).name})\n")
     extractors: dict[str, Extractor] = {"policytrail": ours}

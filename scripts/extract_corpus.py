@@ -72,12 +72,25 @@ def _selectors(value: object) -> list[str] | None:
     return None
 
 
+# The OTA pages in other languages than English, kept out of development: a held-out set.
+HELD_OUT_LANGUAGES = ("fr", "de", "pt", "mixed:es")
+
+
 def ota_pages(root: Path = SHARED, language: str = "en") -> Iterator[Page]:
     """Open Terms Archive pages in one language, suspect extraction failures left out."""
+    return _ota_pages(root, (language,))
+
+
+def held_out_pages(root: Path = SHARED) -> Iterator[Page]:
+    """The OTA pages in HELD_OUT_LANGUAGES, suspect extraction failures left out."""
+    return _ota_pages(root, HELD_OUT_LANGUAGES)
+
+
+def _ota_pages(root: Path, languages: tuple[str, ...]) -> Iterator[Page]:
     folder = root / "ota"
     for line in (folder / "pairs.jsonl").read_text().splitlines():
         item = json.loads(line)
-        if item["language"] != language or item.get("suspect_extraction_failure"):
+        if item["language"] not in languages or item.get("suspect_extraction_failure"):
             continue
         base = folder / item["dir"]
         html = [(base / snap["file"]).read_bytes() for snap in item["snapshots"]]

@@ -42,7 +42,7 @@ def test_a_compiled_copy_older_than_its_source_is_not_used(tmp_path: Path) -> No
     assert imported_from(tmp_path) == str(package / "extract.py")
 
 
-def test_a_fresh_compiled_copy_is_the_one_imported(tmp_path: Path) -> None:
+def test_the_installed_module_compiled_or_not_is_the_one_imported(tmp_path: Path) -> None:
     compiled = sorted(PACKAGE.glob("extract.*.so"))
     if not compiled:
         # Not a skip: the pure-Python install is a supported one (POLICYTRAIL_PURE=1).
