@@ -13,6 +13,7 @@ ms per page (the median over pages of one core's CPU time: in the first round, a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import sys
 import time
@@ -139,11 +140,30 @@ def clear_our_caches() -> None:
             value.cache_clear()
 
 
+def print_digests(corpora: list[tuple[str, list[Page], bool]]) -> None:
+    """One SHA-256 per corpus over every page's name and text, with and without the pages'
+    declared selectors, in page order."""
+    print("| corpus | pages | SHA-256 of policytrail's texts |")
+    print("| --- | --- | --- |")
+    for corpus, pages, _ in corpora:
+        digest = hashlib.sha256()
+        for page in pages:
+            for text in (ours(page), ours(page, selectors=True)):
+                digest.update(f"{page.name}\0{text}\0".encode())
+        print(f"| {corpus} | {len(pages)} | {digest.hexdigest()} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worst", type=int, default=0, help="list our N worst pages per corpus")
     parser.add_argument("--only-ours", action="store_true", help="skip the peers")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (default 3)")
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="print only a SHA-256 of policytrail's output texts per corpus (to prove a change "
+        "leaves every extracted text as it was)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     corpora = [
@@ -157,6 +177,9 @@ def main() -> None:
             True,
         ),
     ]
+    if args.digest:
+        print_digests(corpora)
+        return
     built = "compiled by mypyc" if not crawler.extract.__file__.endswith(".py") else "Python"
     print(f"policytrail's extraction module: {built} ({Path(crawler.extract.__file__).name})\n")
     extractors: dict[str, Extractor] = {"policytrail": ours}
