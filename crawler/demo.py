@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from crawler.wayback import payload_digest
+from crawler.archive import payload_digest
 
 POLICY_URL = "https://www.larkspur-labs.example/legal/privacy"
 MOVED_URL = "https://www.larkspur-labs.example/privacy-policy"

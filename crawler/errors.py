@@ -8,7 +8,8 @@ CrawlerError
 │       ├── Blocked                 the site or URL is excluded from the archive: stop asking
 │       ├── RateLimited             the archive said 429: every worker pauses `retry_after` s
 │       └── RedirectLoop            captured redirects go round in circles: skip the capture
-└── ExtractionError                 the body cannot be turned into text (not HTML, empty...)
+├── ExtractionError                 the body cannot be turned into text (not HTML, empty...)
+└── DeliveryError                   a sink refused or could not take an alert: retried later
 """
 
 from __future__ import annotations
@@ -57,3 +58,7 @@ class RedirectLoop(WaybackError):
 
 class ExtractionError(CrawlerError):
     """The body could not be turned into text: not HTML, empty, or undecodable."""
+
+
+class DeliveryError(CrawlerError):
+    """A sink refused or could not take an alert; it is retried later."""

@@ -30,14 +30,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crawler.archive import Transport  # noqa: E402
+from crawler.archive.ratelimit import Limiters  # noqa: E402
 from crawler.config import ArchiveConfig, Policy  # noqa: E402
 from crawler.demo import PywbArchive  # noqa: E402
-from crawler.extract import document_hints, extract  # noqa: E402
 from crawler.http import build_client  # noqa: E402
 from crawler.pipeline import backfill  # noqa: E402
-from crawler.ratelimit import Limiters  # noqa: E402
-from crawler.render import render_text  # noqa: E402
-from crawler.wayback import Transport  # noqa: E402
+from crawler.text import document_hints, extract  # noqa: E402
+from crawler.text.render import render_text  # noqa: E402
 from db import store  # noqa: E402
 from scripts.bench_diff import load_histories  # noqa: E402
 

@@ -26,8 +26,8 @@ import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.diff import diff, diff_texts  # noqa: E402
-from crawler.sections import Section, split_sections  # noqa: E402
+from crawler.text.diff import diff, diff_texts  # noqa: E402
+from crawler.text.sections import Section, split_sections  # noqa: E402
 
 HISTORIES = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "ota" / "histories"
 KINDS = ("modified", "added", "removed", "moved", "renamed", "split")

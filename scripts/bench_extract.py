@@ -23,10 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import crawler.extract  # noqa: E402
+import importlib  # noqa: E402
+
 from crawler.errors import ExtractionError  # noqa: E402
-from crawler.extract import decode_html, document_hints, extract  # noqa: E402
-from crawler.render import render_text  # noqa: E402
+from crawler.text import decode_html, document_hints, extract  # noqa: E402
+from crawler.text._compiled import COMPILED  # noqa: E402
+from crawler.text.render import render_text  # noqa: E402
 from scripts.extract_corpus import (  # noqa: E402
     Page,
     heading_recall,
@@ -134,8 +136,11 @@ def run(
     }
 
 
+EXTRACTION_MODULES = [importlib.import_module(f"crawler.text.{name}") for name in COMPILED]
+
+
 def clear_our_caches() -> None:
-    for value in vars(crawler.extract).values():
+    for value in (v for module in EXTRACTION_MODULES for v in vars(module).values()):
         if callable(getattr(value, "cache_clear", None)):
             value.cache_clear()
 
@@ -180,8 +185,9 @@ def main() -> None:
     if args.digest:
         print_digests(corpora)
         return
-    built = "compiled by mypyc" if not crawler.extract.__file__.endswith(".py") else "Python"
-    print(f"policytrail's extraction module: {built} ({Path(crawler.extract.__file__).name})\n")
+    files = [Path(module.__file__ or "?").name for module in EXTRACTION_MODULES]
+    built = "Python" if all(f.endswith(".py") for f in files) else "compiled by mypyc"
+    print(f"policytrail's extraction modules: {built} ({', '.join(files)})\n")
     extractors: dict[str, Extractor] = {"policytrail": ours}
     if not args.only_ours:
         extractors.update(peers())

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crawler.archive.ratelimit import FakeClock  # noqa: E402
 from crawler.demo import PywbArchive, write_warc  # noqa: E402
-from crawler.ratelimit import FakeClock  # noqa: E402
 from tests.faultproxy import CDX_FAULTS, PLAYBACK_FAULTS, FaultProxy  # noqa: E402
 from tests.test_faults import _check_rates, _run_round, _state  # noqa: E402
 

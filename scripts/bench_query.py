@@ -25,7 +25,7 @@ from click.testing import CliRunner  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from crawler.cli import cli  # noqa: E402
-from crawler.web import create_app  # noqa: E402
+from crawler.web.app import create_app  # noqa: E402
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.diff import diff_texts  # noqa: E402
+from crawler.text.diff import diff_texts  # noqa: E402
 from db import store  # noqa: E402
 
 TOPICS = [

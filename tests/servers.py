@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from crawler.alerts import ID_HEADER, SIGNATURE_HEADER, sign
+from crawler.watch import ID_HEADER, SIGNATURE_HEADER, sign
 
 
 class _Server:

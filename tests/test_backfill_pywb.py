@@ -99,8 +99,8 @@ def test_date_range_limits_the_captures(tmp_path: Path, pywb_archive: PywbArchiv
 
 def test_noise_never_makes_a_version(pywb_archive: PywbArchive) -> None:
     """Every pair of captures of one text version extracts to the same text."""
-    from crawler.extract import extract
-    from crawler.render import render_text
+    from crawler.text import extract
+    from crawler.text.render import render_text
 
     texts = {}
     for noise in range(1, 13):
@@ -181,8 +181,8 @@ def test_pywb_cdx_pages_by_time_windows(pywb_archive: PywbArchive) -> None:
     """pywb has no resume keys: small pages walk the index by time windows, nothing twice."""
     import httpx
 
-    from crawler.ratelimit import Limiters
-    from crawler.wayback import ArchiveEndpoint, Transport, search
+    from crawler.archive import ArchiveEndpoint, Transport, search
+    from crawler.archive.ratelimit import Limiters
 
     endpoint = ArchiveEndpoint.from_url(pywb_archive.url)
     with httpx.Client() as client:

@@ -139,7 +139,7 @@ def test_export_md_jsonl_csv(config: Path, tmp_path: Path) -> None:
 
 
 def test_export_path_parts_cannot_climb_out_of_the_folder() -> None:
-    from crawler.cli import _safe_part
+    from crawler.cli.export import _safe_part
 
     for hostile in ("..", "../../etc", "a/b", "/abs", "x\\..\\y", "..."):
         part = _safe_part(hostile)

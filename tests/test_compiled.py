@@ -1,8 +1,9 @@
-"""The optional mypyc build of crawler/extract.py (setup.py) never runs stale code."""
+"""The optional mypyc build of the extraction modules (setup.py) never runs stale code."""
 
 from __future__ import annotations
 
 import importlib.machinery
+import json
 import os
 import shutil
 import subprocess
@@ -11,12 +12,19 @@ import time
 from pathlib import Path
 
 import crawler
+from crawler.text._compiled import COMPILED
 
 PACKAGE = Path(crawler.__file__).parent
+TEXT = PACKAGE / "text"
 
 
-def imported_from(package_parent: Path) -> str:
-    probe = "import crawler.extract as e; print(e.__file__)"
+def imported_from(package_parent: Path) -> dict[str, str]:
+    """Where each compiled-group module is imported from, in a fresh interpreter."""
+    probe = (
+        "import importlib, json; from crawler.text._compiled import COMPILED; "
+        "print(json.dumps({n: importlib.import_module('crawler.text.' + n).__file__ "
+        "for n in COMPILED}))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe],
         env={**os.environ, "PYTHONPATH": str(package_parent)},
@@ -25,27 +33,30 @@ def imported_from(package_parent: Path) -> str:
         text=True,
         check=True,
     )
-    return result.stdout.strip()
+    return dict(json.loads(result.stdout))
 
 
-def test_a_compiled_copy_older_than_its_source_is_not_used(tmp_path: Path) -> None:
+def test_a_compiled_group_older_than_one_of_its_sources_is_not_used(tmp_path: Path) -> None:
     package = tmp_path / "crawler"
-    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    for built in package.glob("extract*.so"):
-        built.unlink()
-    # A stand-in for the compiled module that would fail to load if it were imported.
-    compiled = package / f"extract{importlib.machinery.EXTENSION_SUFFIXES[0]}"
-    compiled.write_bytes(b"not a shared object")
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     now = time.time()
-    os.utime(compiled, (now - 100, now - 100))
-    os.utime(package / "extract.py", (now, now))  # edited after the build
-    assert imported_from(tmp_path) == str(package / "extract.py")
+    # Stand-ins for the compiled modules that would fail to load if they were imported.
+    for name in COMPILED:
+        compiled = package / "text" / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+        compiled.write_bytes(b"not a shared object")
+        os.utime(compiled, (now - 100, now - 100))
+        os.utime(package / "text" / f"{name}.py", (now - 200, now - 200))
+    os.utime(package / "text" / "walk.py", (now, now))  # one module edited after the build
+    found = imported_from(tmp_path)
+    assert found == {name: str(package / "text" / f"{name}.py") for name in COMPILED}
 
 
-def test_the_installed_module_compiled_or_not_is_the_one_imported(tmp_path: Path) -> None:
-    compiled = sorted(PACKAGE.glob("extract.*.so"))
-    if not compiled:
-        # Not a skip: the pure-Python install is a supported one (POLICYTRAIL_PURE=1).
-        assert imported_from(PACKAGE.parent).endswith("extract.py")
-        return
-    assert imported_from(PACKAGE.parent) == str(compiled[0])
+def test_the_installed_modules_compiled_or_not_are_the_ones_imported() -> None:
+    found = imported_from(PACKAGE.parent)
+    compiled = {p.name.split(".", 1)[0]: p for p in TEXT.glob("*.so")}
+    for name in COMPILED:
+        if name in compiled:
+            assert found[name] == str(compiled[name])
+        else:
+            # Not a skip: the pure-Python install is a supported one (POLICYTRAIL_PURE=1).
+            assert found[name] == str(TEXT / f"{name}.py")

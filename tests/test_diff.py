@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.diff import diff, normalize
-from crawler.sections import split_sections
+from crawler.text.diff import diff, normalize
+from crawler.text.sections import split_sections
 
 BASE = """# Privacy Policy
 
@@ -143,7 +143,7 @@ def test_changes_come_in_new_document_order() -> None:
 
 
 def test_formatting_only_is_cosmetic_not_no_change() -> None:
-    from crawler.diff import diff_texts
+    from crawler.text.diff import diff_texts
 
     old = "**Welcome**\n\nHello there.\n"
     new = "[**Welcome**](#w)\n-----------\n\nHello there.\n"
@@ -153,7 +153,7 @@ def test_formatting_only_is_cosmetic_not_no_change() -> None:
 
 
 def test_configured_ignore_patterns() -> None:
-    from crawler.diff import DEFAULT_IGNORE
+    from crawler.text.diff import DEFAULT_IGNORE
 
     new = BASE.replace("We are Larkspur.", "We are Larkspur. Version 7.")
     old = BASE.replace("We are Larkspur.", "We are Larkspur. Version 6.")

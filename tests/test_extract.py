@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from crawler.errors import ExtractionError
-from crawler.extract import _unlikely_word, decode_html, extract, original_url, page_title
-from crawler.render import archive_provenance, live_provenance, render_text
+from crawler.text import decode_html, extract, original_url, page_title
+from crawler.text.boilerplate import _unlikely_word
+from crawler.text.render import archive_provenance, live_provenance, render_text
 
 
 def text_of(html: str | bytes, **kwargs: str) -> str:
@@ -218,7 +219,7 @@ def _doc(title: str, words: int) -> str:
 
 
 def test_a_page_of_several_documents_yields_the_wanted_one() -> None:
-    from crawler.extract import document_hints
+    from crawler.text import document_hints
 
     html = body(
         "<h1>Legal</h1>"
@@ -234,7 +235,7 @@ def test_a_page_of_several_documents_yields_the_wanted_one() -> None:
 
 
 def test_a_single_document_is_never_cut() -> None:
-    from crawler.extract import document_hints
+    from crawler.text import document_hints
 
     html = body(
         "<h1>Privacy Policy</h1>"
@@ -251,7 +252,7 @@ def test_a_single_document_is_never_cut() -> None:
 
 
 def test_a_page_title_naming_several_documents_does_not_stop_the_choice() -> None:
-    from crawler.extract import document_hints
+    from crawler.text import document_hints
 
     html = body(
         "<h1>Terms, Privacy, &amp; Copyright</h1>"
@@ -337,7 +338,7 @@ def test_a_consent_wall_longer_than_the_page_is_not_taken_for_it() -> None:
 
 
 def test_the_h1_naming_the_document_is_kept_when_a_page_has_several() -> None:
-    from crawler.extract import document_hints
+    from crawler.text import document_hints
 
     filler = "<p>" + "These terms govern your use of the service. " * 40 + "</p>"
     html = body(

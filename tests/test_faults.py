@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 
+from crawler.archive import Transport
+from crawler.archive.ratelimit import FakeClock, Limiters
 from crawler.config import ArchiveConfig, Policy
 from crawler.demo import POLICY_URL, PywbArchive
 from crawler.errors import CrawlerError
 from crawler.pipeline import backfill
-from crawler.ratelimit import FakeClock, Limiters
-from crawler.wayback import Transport
 from db import store
 from tests.faultproxy import CDX_FAULTS, PLAYBACK_FAULTS, FaultProxy
 

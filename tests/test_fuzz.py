@@ -5,13 +5,13 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.diff import diff, diff_texts
+from crawler.archive import parse_cdx_text
 from crawler.errors import ExtractionError
-from crawler.extract import decode_html, extract
-from crawler.pdf import extract_pdf
-from crawler.render import render_text
-from crawler.sections import split_sections
-from crawler.wayback import parse_cdx_text
+from crawler.text import decode_html, extract
+from crawler.text.diff import diff, diff_texts
+from crawler.text.pdf import extract_pdf
+from crawler.text.render import render_text
+from crawler.text.sections import split_sections
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TAGS = [

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import ExtractionError
-from crawler.pdf import extract_pdf, is_pdf
-from crawler.render import render_text
+from crawler.text.pdf import extract_pdf, is_pdf
+from crawler.text.render import render_text
 from tests.conftest import run_cli
 from tests.pdfmaker import make_pdf
 

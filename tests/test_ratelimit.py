@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from crawler.ratelimit import FakeClock, Limiters, RateLimiter
+from crawler.archive.ratelimit import FakeClock, Limiters, RateLimiter
 
 
 def test_requests_are_spaced_at_the_configured_rate() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.sections import split_sections
+from crawler.text.sections import split_sections
 
 
 def headings(text: str) -> list[tuple[int, str]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from db import store
+from db import queries, store
 
 _NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -200,7 +200,7 @@ def test_search_ranks_a_few_matches_and_lists_many_newest_first(
     ranked = store.search(db, "biometric")
     assert {h["order"] for h in ranked} == {"relevance"} and len(ranked) == 8
     assert ranked[0]["id"] in (ids["a", 0], ids["b", 0])  # the shortest text ranks first
-    monkeypatch.setattr(store, "RANK_AT_MOST", 5)
+    monkeypatch.setattr(queries, "RANK_AT_MOST", 5)
     newest = store.search(db, "biometric", limit=3)
     assert [h["id"] for h in newest] == [ids["b", 3], ids["b", 2], ids["b", 1]]
     assert {h["order"] for h in newest} == {"newest"}

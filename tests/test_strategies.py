@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.archive.sampling import Bisect, interval_sample, parse_strategy
 from crawler.demo import POLICY_URL, FixtureCapture, PywbArchive, write_warc
-from crawler.sampling import Bisect, interval_sample, parse_strategy
 from db import store
 from tests.conftest import history_json, run_cli, write_config
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.alerts import sign
 from crawler.config import Config, load_config
 from crawler.demo import policy_html
-from crawler.scheduler import Watcher, next_due
+from crawler.watch import sign
+from crawler.watch.scheduler import Watcher, next_due
 from db import store
 from tests.servers import PolicySite, WebhookReceiver, smtp_server
 
@@ -283,7 +283,7 @@ def test_webhook_signature_is_hmac_sha256_of_the_body() -> None:
 
 
 def test_apprise_sink_notifies_a_local_json_receiver(tmp_path: Path) -> None:
-    from crawler.alerts import deliver
+    from crawler.watch import deliver
 
     with PolicySite(policy_html(3, 1)) as site, WebhookReceiver(None) as receiver:
         path = tmp_path / "config.toml"

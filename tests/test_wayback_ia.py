@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from crawler.archive import ArchiveEndpoint, Transport, fetch_memento, search
+from crawler.archive.ratelimit import FakeClock, Limiters
 from crawler.config import ArchiveConfig, Policy
 from crawler.errors import Blocked, FetchError, NoMemento, RedirectLoop
 from crawler.pipeline import backfill
-from crawler.ratelimit import FakeClock, Limiters
-from crawler.wayback import ArchiveEndpoint, Transport, fetch_memento, search
 from db import store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -301,7 +301,7 @@ def test_retries_run_out_into_a_failed_capture(tmp_path: Path) -> None:
 
 def test_a_body_that_is_not_the_capture_is_fetched_again() -> None:
     """An empty 200 (or any swapped body) does not match the CDX digest: fetch it again."""
-    from crawler.wayback import payload_digest
+    from crawler.archive import payload_digest
 
     good = page(V1)
     answers = [b"", b"%PDF-1.4 not the page", good]
@@ -335,7 +335,7 @@ def test_answers_that_keep_changing_fail_the_capture_for_now() -> None:
 def test_decode_body_refuses_truncated_and_oversized_streams() -> None:
     import gzip
 
-    from crawler.wayback import BodyError, decode_body
+    from crawler.archive import BodyError, decode_body
 
     body = b"<html>" + b"policy " * 1000 + b"</html>"
     packed = gzip.compress(body)

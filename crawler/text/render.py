@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from crawler.extract import Block, Document, host_of
+from crawler.text.model import Block, Document
+from crawler.text.urls import host_of
 
 KIND_PHRASES = {
     "privacy": "privacy policy",

@@ -1,142 +1,38 @@
-"""Read config.toml into frozen dataclasses, checking every key at load time.
-
-Every mistake raises ConfigError with one line naming the file, the key and the fix.
+"""config.toml -> Config. Every mistake raises ConfigError with one line naming the file, the key
+and the fix.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.config.model import (
+    ALERT_KEYS,
+    ALERT_TYPES,
+    DEFAULT_ARCHIVE_URL,
+    DEFAULT_CDX_PER_MINUTE,
+    DEFAULT_PLAYBACK_PER_SECOND,
+    DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+    DEFAULT_WORKERS,
+    IA_CDX_LIMIT_PER_MINUTE,
+    IA_PLAYBACK_LIMIT_PER_SECOND,
+    KINDS,
+    NAME_RE,
+    AlertConfig,
+    ArchiveConfig,
+    Config,
+    Policy,
+    ScheduleConfig,
+    guess_kind,
+    policy_name_for,
+)
+from crawler.config.schedule import cron_trigger, parse_interval
 from crawler.errors import ConfigError
-
-KINDS = ("privacy", "terms", "cookies", "other")
-# The Internet Archive's published limits (wayback-facts.md 1.3): CDX + TimeMap share 30/min per IP,
-# playback 600/min. Our defaults follow EDGI's wayback: 80% of each ("IA folks have asked us").
-IA_CDX_LIMIT_PER_MINUTE = 30
-IA_PLAYBACK_LIMIT_PER_SECOND = 10
-DEFAULT_CDX_PER_MINUTE = 24
-DEFAULT_PLAYBACK_PER_SECOND = 8
-DEFAULT_WORKERS = 4
-DEFAULT_ARCHIVE_URL = "https://web.archive.org"
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_USER_AGENT = "policytrail/0.1 (+https://github.com/policytrail/policytrail)"
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """One tracked document."""
-
-    name: str
-    url: str
-    kind: str = "privacy"
-    select: str | None = None
-    remove: str | None = None
-    # The document's own heading, to pick it out of a page holding several documents.
-    title: str | None = None
-    # Regexes whose matches never make a change substantive (besides "Last updated: <date>").
-    ignore: tuple[str, ...] = ()
-    check: str | None = None  # live check schedule; None: [schedule] check
-    sync: str | None = None  # archive sync schedule; None: [schedule] sync
-    # Which of this policy's changes may alert at all: any (the sinks decide), substantive, none.
-    alert: str = "any"
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveConfig:
-    url: str = DEFAULT_ARCHIVE_URL
-    cdx_per_minute: float = DEFAULT_CDX_PER_MINUTE
-    playback_per_second: float = DEFAULT_PLAYBACK_PER_SECOND
-    workers: int = DEFAULT_WORKERS
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = 5
-    max_redirects: int = 5
-    # Ask the Internet Archive's Save Page Now to capture a live page whose text changed.
-    # Credentials come from POLICYTRAIL_IA_ACCESS and POLICYTRAIL_IA_SECRET.
-    save_page_now: bool = False
-
-    @property
-    def is_internet_archive(self) -> bool:
-        return urlsplit(self.url).hostname in ("web.archive.org", "archive.org")
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleConfig:
-    check: str = "1d"
-    sync: str = "7d"
-    jitter: str = "15m"
-    failures: int = 3  # consecutive failed checks that raise a problem notice
-    shrink: float = 0.5  # a text under this share of the last version's words is a problem
-
-
-@dataclass(frozen=True, slots=True)
-class AlertConfig:
-    """One alert sink. Secrets are never here: `password_env` and `secret_env` name the
-    environment variables that hold them."""
-
-    name: str
-    type: str  # email | webhook | feed | apprise
-    threshold: str = "substantive"  # substantive | any
-    policies: tuple[str, ...] = ()  # empty: every policy
-    problems: bool = True
-    host: str = ""
-    port: int = 587
-    security: str = "starttls"  # starttls | tls | none
-    username: str = ""
-    password_env: str = ""
-    sender: str = ""
-    to: tuple[str, ...] = ()
-    url: str = ""
-    secret_env: str = ""
-    dir: str = "feeds"
-    site_url: str = ""
-    urls: tuple[str, ...] = ()
-
-    def wants(self, policy: str, substantive: bool) -> bool:
-        return (not self.policies or policy in self.policies) and (
-            substantive or self.threshold == "any"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    path: Path
-    database: Path
-    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
-    user_agent: str = DEFAULT_USER_AGENT
-    policies: tuple[Policy, ...] = ()
-    ignore: tuple[str, ...] = ()  # [diff] ignore: patterns for every policy
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    alerts: tuple[AlertConfig, ...] = ()
-    contact: str = ""
-    max_body_bytes: int = 10 * 1024 * 1024
-    live_timeout: float = 30.0
-
-    def ignore_for(self, policy: Policy) -> tuple[str, ...]:
-        from crawler.diff import DEFAULT_IGNORE
-
-        return (*DEFAULT_IGNORE, *self.ignore, *policy.ignore)
-
-    def policy(self, name: str) -> Policy:
-        for policy in self.policies:
-            if policy.name == name:
-                return policy
-        known = ", ".join(p.name for p in self.policies) or "none"
-        raise ConfigError(
-            f"{self.path}: no policy named {name!r} (known: {known}); "
-            f"add it with `policytrail add URL --name {name}`"
-        )
-
-    def select_policies(self, names: tuple[str, ...] | list[str]) -> list[Policy]:
-        if not names:
-            return list(self.policies)
-        return [self.policy(name) for name in names]
 
 
 def _check_url(path: Path, key: str, value: object) -> str:
@@ -229,18 +125,6 @@ def _flag(path: Path, key: str, value: object) -> bool:
     return value
 
 
-SCHEDULE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_interval(value: str) -> int:
-    """Seconds in "30m", "6h", "1d", "2w"; raises ValueError."""
-    match = SCHEDULE_RE.match(value.strip())
-    if not match:
-        raise ValueError(value)
-    return int(match.group(1)) * UNITS[match.group(2)]
-
-
 def _schedule(path: Path, key: str, value: object) -> str:
     """An interval ("6h", "1d") or a cron expression ("cron: 0 6 * * *"), or "off"."""
     if isinstance(value, str):
@@ -248,8 +132,6 @@ def _schedule(path: Path, key: str, value: object) -> str:
         if text == "off":
             return text
         if text.startswith("cron:"):
-            from crawler.scheduler import cron_trigger
-
             try:
                 cron_trigger(text[5:].strip())
             except ValueError as exc:
@@ -444,15 +326,6 @@ def _jitter(path: Path, value: object) -> str:
     raise ConfigError(f'{path}: schedule.jitter = {value!r} is not a duration; write "15m"')
 
 
-ALERT_TYPES = ("email", "webhook", "feed", "apprise")
-ALERT_KEYS = {
-    "email": {"host", "port", "security", "username", "password_env", "sender", "to"},
-    "webhook": {"url", "secret_env"},
-    "feed": {"dir", "site_url"},
-    "apprise": {"urls"},
-}
-
-
 def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
     where = f"alert[{index}]"
     if not isinstance(raw, dict):
@@ -526,60 +399,3 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
         dir=strings.get("dir", "feeds"),
         site_url=strings.get("site_url", ""),
     )
-
-
-def guess_kind(url: str) -> str:
-    lowered = url.lower()
-    if "cookie" in lowered:
-        return "cookies"
-    if "privacy" in lowered or "datenschutz" in lowered or "gdpr" in lowered:
-        return "privacy"
-    if "terms" in lowered or "tos" in lowered or "conditions" in lowered or "legal" in lowered:
-        return "terms"
-    return "other"
-
-
-def policy_name_for(url: str, kind: str) -> str:
-    host = (urlsplit(url).hostname or "site").lower()
-    host = host.removeprefix("www.")
-    stem = host.rsplit(".", 1)[0] if host.count(".") >= 1 else host
-    stem = re.sub(r"[^a-z0-9]+", "-", stem).strip("-") or "site"
-    return f"{stem}-{kind}"
-
-
-def add_policy(
-    path: str | Path, url: str, name: str | None = None, kind: str | None = None
-) -> Policy:
-    """Append a [[policy]] table to the config file, leaving its comments and layout alone.
-
-    Raises ConfigError if the file is invalid, the URL is bad, or the name or URL is taken.
-    """
-    path = Path(path)
-    config = load_config(path)
-    kind = kind or guess_kind(url)
-    if kind not in KINDS:
-        raise ConfigError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
-    _check_url(path, "URL", url)
-    name = name or policy_name_for(url, kind)
-    if not NAME_RE.match(name):
-        raise ConfigError(
-            f"--name {name!r} is not valid; use lowercase letters, digits, '.', '_' and '-'"
-        )
-    for policy in config.policies:
-        if policy.url == url:
-            raise ConfigError(f"{path}: {url} is tracked already as {policy.name!r}")
-    for policy in config.policies:
-        if policy.name == name:
-            raise ConfigError(f"{path}: a policy named {name!r} exists already; pass --name")
-    text = path.read_text(encoding="utf-8")
-    block = (
-        f"\n[[policy]]\nname = {json.dumps(name)}\nurl = {json.dumps(url)}\n"
-        f"kind = {json.dumps(kind)}\n"
-    )
-    separator = "" if text.endswith("\n") or not text else "\n"
-    new_text = text + separator + block
-    tomllib.loads(new_text)  # never write a file we could not read back
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    tmp.replace(path)
-    return Policy(name=name, url=url, kind=kind)

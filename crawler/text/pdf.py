@@ -11,7 +11,7 @@ import io
 import re
 
 from crawler.errors import ExtractionError
-from crawler.extract import Block, Document
+from crawler.text.model import Block, Document
 
 MAX_PAGES = 500
 HEADING_LINE = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVXL]+\.|Article \d+|Section \d+)\s+\S.{0,80}$")

@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from crawler.diff import SectionChange, diff_texts
-from crawler.report import redline_html
+from crawler.text.diff import SectionChange, diff_texts
+from crawler.text.report import redline_html
 from db import store
 
 CSP = (
@@ -36,7 +36,7 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 env = Environment(
-    loader=PackageLoader("crawler", "templates"), autoescape=select_autoescape(["html", "xml"])
+    loader=PackageLoader("crawler.web", "templates"), autoescape=select_autoescape(["html", "xml"])
 )
 
 
@@ -235,7 +235,7 @@ async def changes_page(request: Request) -> Response:
 
 
 async def changes_atom(request: Request) -> Response:
-    from crawler.alerts import _atom
+    from crawler.watch.feeds import atom_feed
 
     with _reading(request) as db:
         items = store.changes(db, substantive_only=True, limit=50, kind="change")
@@ -251,7 +251,7 @@ async def changes_atom(request: Request) -> Response:
             }
             for c in items
         ]
-        xml = _atom(
+        xml = atom_feed(
             "Policy changes",
             "urn:policytrail:feed:all",
             entries,

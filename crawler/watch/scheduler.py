@@ -11,47 +11,23 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from sqlite_utils import Database
 
-from crawler.config import Config, Policy, parse_interval
+from crawler.config import Config, Policy, cron_trigger, parse_interval
 from crawler.errors import CrawlerError
+from crawler.text.diff import ignore_patterns
 from db import store
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 30
-
-
-DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def cron_trigger(expression: str) -> Any:
-    """An APScheduler CronTrigger for a standard 5-field cron expression (UTC).
-
-    HACK: APScheduler 3's own from_crontab() numbers weekdays from Monday = 0, so the standard
-    `30 7 * * 1` (Mondays) would fire on Tuesdays; weekday numbers are turned into names first.
-    Raises ValueError for an invalid expression."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"{expression!r} has {len(fields)} fields, not 5")
-    minute, hour, day, month, weekday = fields
-    weekday = re.sub(
-        r"\d+", lambda m: DAY_NAMES[int(m.group())] if int(m.group()) <= 7 else m.group(), weekday
-    )
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone="UTC"
-    )
 
 
 def next_due(schedule: str, jitter: str, after: datetime, rng: random.Random) -> datetime | None:
@@ -179,7 +155,7 @@ class Watcher:
                 shrink=self.config.schedule.shrink,
                 max_bytes=self.config.max_body_bytes,
                 sinks=self.config.alerts,
-                ignore=self.config.ignore_for(policy),
+                ignore=ignore_patterns(self.config.ignore, policy.ignore),
                 next_check_at=store.iso(upcoming) if upcoming else "9999",
                 save_page_now=self.config.archive.url
                 if self.config.archive.save_page_now
@@ -188,10 +164,10 @@ class Watcher:
         log.info("checked %s: %s %s", policy.name, result.status, result.detail)
 
     def _sync(self, db: Database, policy: Policy, now: datetime) -> None:
+        from crawler.archive import Transport
+        from crawler.archive.ratelimit import Limiters
         from crawler.http import build_client
         from crawler.pipeline import backfill
-        from crawler.ratelimit import Limiters
-        from crawler.wayback import Transport
 
         archive = self.config.archive
         limiters = Limiters(archive.cdx_per_minute, archive.playback_per_second)
@@ -203,7 +179,7 @@ class Watcher:
                 archive,
                 policy,
                 now,
-                ignore=self.config.ignore_for(policy),
+                ignore=ignore_patterns(self.config.ignore, policy.ignore),
                 sinks=self.config.alerts,
             )
         upcoming = next_due(
@@ -217,7 +193,7 @@ class Watcher:
             )
 
     def deliver(self, now: datetime) -> int:
-        from crawler.alerts import deliver
+        from crawler.watch import deliver
 
         if not self.config.alerts:
             return 0

@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from crawler.diff import Diff, SectionChange
+from crawler.text.diff import Diff, SectionChange
 
 KIND_MARKS = {
     "added": "+",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from crawler.sections import Section, plain
+from crawler.text.sections import Section, plain
 
 MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -56,6 +56,12 @@ QUOTES = str.maketrans(
 WORD = re.compile(r"\S+")
 PUNCT = re.compile(r"[^\w\s]")
 MIN_PAIR_SCORE = 0.5
+
+
+def ignore_patterns(*patterns: Sequence[str]) -> tuple[str, ...]:
+    """The patterns a policy's diffs ignore: the defaults, then the config's `[diff] ignore`
+    and the policy's own `ignore`."""
+    return (*DEFAULT_IGNORE, *(p for group in patterns for p in group))
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,7 +438,7 @@ def _summarise(changes: tuple[SectionChange, ...]) -> Diff:
 def diff_texts(old: str, new: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> Diff:
     """Split two texts into sections and diff them. Texts that differ only in markup, line
     endings or blank lines are reported as a cosmetic formatting change, never as no change."""
-    from crawler.sections import split_sections
+    from crawler.text.sections import split_sections
 
     result = diff(split_sections(old), split_sections(new), ignore)
     if result.summary == "no change" and old != new:

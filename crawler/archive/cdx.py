@@ -1,0 +1,171 @@
+"""CDX search: every capture of a URL, paged with resume keys (the Internet Archive) or by time
+windows (pywb), duplicate rows dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crawler.archive.endpoint import (
+    TIMESTAMP_RE,
+    ArchiveEndpoint,
+    datetime_to_timestamp,
+    timestamp_to_datetime,
+)
+from crawler.archive.transport import Fetched, Transport
+from crawler.errors import Blocked, WaybackError
+
+log = logging.getLogger(__name__)
+
+
+CDX_PAGE_SIZE = 1000
+
+
+PYWB_CDX_FIELDS = "urlkey,timestamp,url,mime,status,digest,length"
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One row of the CDX index."""
+
+    urlkey: str
+    timestamp: str
+    original: str
+    mimetype: str
+    status: int | None
+    digest: str
+    length: int | None
+
+    @property
+    def is_revisit(self) -> bool:
+        return self.mimetype == "warc/revisit"
+
+    @property
+    def when(self) -> datetime:
+        return timestamp_to_datetime(self.timestamp)
+
+
+def parse_cdx_line(line: str) -> Capture | None:
+    """Parse one 7-column CDX line (IA's default text layout). None for a malformed line."""
+    fields = line.split(" ")
+    if len(fields) != 7:
+        return None
+    urlkey, timestamp, original, mimetype, status, digest, length = fields
+    if not TIMESTAMP_RE.match(timestamp) or not original or original == "-":
+        return None
+    if original.startswith(("mailto:", "data:", "http://mailto:", "https://mailto:")):
+        return None
+    # Wayback strips :80 and :443 the same way (EDGI's wayback does too).
+    original = re.sub(r"^(https?://[^/:]+):(80|443)(?=/|$)", r"\1", original)
+    return Capture(
+        urlkey=urlkey,
+        timestamp=timestamp.ljust(14, "0"),
+        original=original,
+        mimetype=mimetype,
+        status=int(status) if status.isdigit() else None,
+        digest=digest.removeprefix("sha1:"),
+        length=int(length) if length.isdigit() else None,
+    )
+
+
+def parse_cdx_text(text: str) -> tuple[list[Capture], str | None, int]:
+    """Parse a CDX text answer: (captures, resume key or None, malformed line count)."""
+    captures: list[Capture] = []
+    resume_key: str | None = None
+    malformed = 0
+    lines = text.split("\n")
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            # IA ends a page with a blank line and then the resume key.
+            rest = [x.strip() for x in lines[i + 1 :] if x.strip()]
+            if rest and " " not in rest[0]:
+                resume_key = rest[0]
+                break
+            continue
+        capture = parse_cdx_line(line)
+        if capture is None:
+            malformed += 1
+            log.warning("skipping malformed CDX line: %.120s", line)
+            continue
+        captures.append(capture)
+    return captures, resume_key, malformed
+
+
+def _check_cdx_response(response: Fetched, url: str) -> str:
+    if response.status_code == 403 or "AccessControlException" in response.headers.get(
+        "x-archive-wayback-runtime-error", ""
+    ):
+        raise Blocked(
+            f"the archive blocks {url} (CDX answered {response.status_code}: "
+            f"{response.text.strip()[:120]})",
+            url=url,
+            status=response.status_code,
+        )
+    if response.status_code != 200:
+        raise WaybackError(
+            f"CDX search for {url} answered HTTP {response.status_code}: "
+            f"{response.text.strip()[:200]}",
+            url=url,
+            status=response.status_code,
+        )
+    return response.text
+
+
+def search(
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    url: str,
+    *,
+    from_ts: str | None = None,
+    to_ts: str | None = None,
+    page_size: int = CDX_PAGE_SIZE,
+) -> Iterator[list[Capture]]:
+    """Yield pages of the captures of exactly `url` (SURT match: http/https/www alike), oldest
+    first, with exact duplicate rows dropped.
+
+    IA pages with resume keys; pywb has none, so it pages by time windows.
+    Raises Blocked for a blocked site, FetchError when retries run out.
+    """
+    params: dict[str, str] = {"url": url, "limit": str(page_size)}
+    if from_ts:
+        params["from"] = from_ts
+    if to_ts:
+        params["to"] = to_ts
+    seen: set[Capture] = set()
+    if endpoint.is_internet_archive:
+        params["showResumeKey"] = "true"
+        while True:
+            text = _check_cdx_response(transport.get("cdx", endpoint.cdx_url, params), url)
+            captures, resume_key, _ = parse_cdx_text(text)
+            page = []
+            for capture in captures:
+                if capture not in seen:  # IA repeats old rows three times
+                    seen.add(capture)
+                    page.append(capture)
+            if page:
+                yield page
+            if not resume_key:
+                return
+            params["resumeKey"] = resume_key
+    else:
+        params["output"] = "text"
+        params["fl"] = PYWB_CDX_FIELDS
+        while True:
+            text = _check_cdx_response(transport.get("cdx", endpoint.cdx_url, params), url)
+            captures, _, malformed = parse_cdx_text(text)
+            page = [c for c in captures if c not in seen]
+            seen.update(page)
+            if page:
+                yield page
+            if len(captures) + malformed < page_size:
+                return
+            last = captures[-1].timestamp if captures else params.get("from", "")
+            if not page:
+                # A whole page inside one second: step past it rather than loop forever.
+                last = datetime_to_timestamp(timestamp_to_datetime(last) + timedelta(seconds=1))
+            params["from"] = last

@@ -1,0 +1,168 @@
+"""The `policytrail` command group and what every command shares: the config and database it
+opens, date options, version names, tables and JSON output. The cli package is the only code
+that prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler import __version__
+from crawler.config import Config, load_config
+from crawler.errors import CrawlerError
+
+log = logging.getLogger("policytrail")
+
+
+DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+class Context:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except CrawlerError as exc:
+        raise _fail(exc) from exc
+
+
+def _date_to_ts(value: str | None, option: str, end: bool = False) -> str | None:
+    """YYYY, YYYY-MM or YYYY-MM-DD → a 14-digit timestamp bound (inclusive)."""
+    if value is None:
+        return None
+    match = DATE_RE.match(value.strip())
+    if not match:
+        raise click.BadParameter(
+            f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD", param_hint=option
+        )
+    year, month, day = match.groups()
+    try:
+        datetime(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a valid date ({exc})", param_hint=option
+        ) from None
+    stamp = year + (month or "") + (day or "")
+    return stamp.ljust(14, "9" if end else "0") if not end else _end_bound(stamp)
+
+
+def _end_bound(stamp: str) -> str:
+    # Pad an end date to the last second it covers; month/day padding stays valid for CDX.
+    if len(stamp) == 4:
+        return stamp + "1231235959"
+    if len(stamp) == 6:
+        return stamp + "31235959"
+    return stamp + "235959"
+
+
+@click.group()
+@click.version_option(__version__, prog_name="policytrail")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The config file: database, archive, tracked policies.",
+)
+@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
+    """Follow how privacy policies and terms of service change over time."""
+    level = logging.WARNING - 10 * verbose if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+
+
+FORMATS = click.Choice(["text", "json", "markdown", "html"])
+
+
+def _open_db(config: Config) -> Any:
+    from db import store
+
+    if not config.database.exists():
+        raise click.ClickException(
+            f"{config.database}: no database yet; run `policytrail backfill` first"
+        )
+    return store.connect(config.database)
+
+
+def _config_and_db(obj: Context) -> tuple[Config, Any]:
+    """The config (one-line errors) and its existing database."""
+    with _errors():
+        config = obj.config
+    return config, _open_db(config)
+
+
+def _policy_id(db: Any, config: Config, name: str) -> int:
+    from db import store
+
+    pid = store.policy_id(db, name)
+    if pid is None:
+        raise click.ClickException(
+            f"no policy named {name!r} in {config.database}; run "
+            f"`policytrail backfill {name}` first"
+        )
+    return pid
+
+
+def _resolve_version(db: Any, pid: int, value: str, option: str) -> dict[str, Any]:
+    """A version number, or a date (the version in force at the end of that day)."""
+    from db import store
+
+    versions = store.history(db, pid)
+    if value.isdigit() and len(value) < 4:
+        number = int(value)
+        if not 1 <= number <= len(versions):
+            raise click.BadParameter(f"there are versions 1 to {len(versions)}", param_hint=option)
+        return versions[number - 1]
+    end = _date_to_ts(value, option, end=True)
+    assert end is not None
+    in_force = None
+    for timestamp, version_id in store.capture_timeline(db, pid):
+        if timestamp > end:
+            break
+        in_force = version_id
+    if in_force is None:
+        raise click.BadParameter(f"no version was captured by {value}", param_hint=option)
+    return next(v for v in versions if v["id"] == in_force)
+
+
+def _table(title: str, columns: list[str], rows_: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=i == 0)
+    for row in rows_:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))

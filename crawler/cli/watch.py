@@ -1,0 +1,187 @@
+"""Commands that watch: run (the scheduler), check, alerts, and serve (the read-only web pages)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from crawler.cli.base import Context, _config_and_db, _errors, cli
+from crawler.errors import ConfigError
+from crawler.text.diff import ignore_patterns
+
+log = logging.getLogger("policytrail")
+
+
+@cli.command()
+@click.option(
+    "--tick",
+    type=click.FloatRange(1, 3600),
+    default=30,
+    show_default=True,
+    help="Seconds between looks at what is due.",
+)
+@click.pass_obj
+def run(obj: Context, tick: float) -> None:
+    """Run in the background: live checks, archive syncs and alert delivery, each policy on its
+    schedule, until SIGTERM or Ctrl-C (which let the current write finish)."""
+    from crawler.watch.scheduler import run_forever
+    from db import store
+
+    with _errors():
+        config = obj.config
+        if not config.policies:
+            raise ConfigError(
+                f"{config.path}: no [[policy]] tables; add one with `policytrail add URL`"
+            )
+    store.connect(config.database).close()
+    click.echo(
+        f"policytrail run: {len(config.policies)} policies, {len(config.alerts)} alert "
+        f"sinks, database {config.database}; Ctrl-C to stop",
+        err=True,
+    )
+    run_forever(config, tick)
+    click.echo("policytrail run: stopped", err=True)
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--no-deliver", is_flag=True, help="Leave new alerts in the outbox.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def check(obj: Context, names: tuple[str, ...], no_deliver: bool, as_json: bool) -> None:
+    """Check the live pages now (all policies, or NAMES), then deliver alerts."""
+    from crawler.pipeline import check as check_policy
+    from crawler.watch import deliver
+    from crawler.watch.scheduler import Watcher
+    from db import store
+
+    with _errors():
+        config = obj.config
+        policies = config.select_policies(names)
+    db = store.connect(config.database)
+    now = datetime.now(UTC)
+    results = []
+    watcher = Watcher(config)
+    with watcher._client_factory() as client:
+        for policy in policies:
+            result = check_policy(
+                db,
+                client,
+                policy,
+                now,
+                failures_for_problem=config.schedule.failures,
+                shrink=config.schedule.shrink,
+                max_bytes=config.max_body_bytes,
+                sinks=config.alerts,
+                ignore=ignore_patterns(config.ignore, policy.ignore),
+            )
+            results.append(result)
+    report = deliver(db, config, now) if config.alerts and not no_deliver else None
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "policy": r.policy,
+                        "status": r.status,
+                        "detail": r.detail,
+                        "changes_new": r.changes_new,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for r in results:
+            click.echo(f"{r.policy}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
+        if report:
+            click.echo(f"alerts: {report.delivered} delivered, {report.failed} to retry")
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--pending", is_flag=True, help="Only alerts not delivered yet.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def alerts(ctx: click.Context, pending: bool, as_json: bool) -> None:
+    """The alert outbox and its delivery state."""
+    if ctx.invoked_subcommand:
+        return
+    from db import store
+
+    config, db = _config_and_db(ctx.obj)
+    items = store.list_alerts(db, pending_only=pending)
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(items)} alerts")
+    for column in ("id", "event", "policy", "sink", "state", "attempts", "next try", "last error"):
+        table.add_column(column)
+    for a in items:
+        table.add_row(
+            a["uid"][:15],
+            a["event"],
+            a["policy"],
+            a["sink"],
+            a["state"],
+            str(a["attempts"]),
+            a["next_try_at"] or "",
+            (a["last_error"] or "")[:60],
+        )
+    Console().print(table)
+
+
+@alerts.command("retry")
+@click.pass_obj
+def alerts_retry(obj: Context) -> None:
+    """Deliver every pending alert now, whatever its backoff."""
+    from crawler.watch import deliver
+    from db import store
+
+    config, db = _config_and_db(obj)
+    now = datetime.now(UTC)
+    with store.writing(db):
+        store.retry_alerts(db, now)
+    report = deliver(db, config, now)
+    click.echo(f"alerts: {report.delivered} delivered, {report.failed} still failing")
+    for error in report.errors or []:
+        click.echo(f"  {error}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (127.0.0.1: this machine only).",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int) -> None:
+    """Read-only web pages: policies, timelines, versions, diffs, changes and search."""
+    import uvicorn
+
+    from crawler.web.app import create_app
+
+    with _errors():
+        config = obj.config
+    if not config.database.exists():
+        raise click.ClickException(
+            f"{config.database}: no database yet; run `policytrail backfill` first"
+        )
+    from db import store
+
+    store.connect(config.database).close()  # bring the schema up to date once, then read only
+    click.echo(f"policytrail serve: http://{host}:{port}/ (read-only; Ctrl-C to stop)", err=True)
+    uvicorn.run(create_app(config.database), host=host, port=port, log_level="warning")

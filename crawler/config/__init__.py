@@ -1,0 +1,70 @@
+"""config.toml -> frozen dataclasses (`model`), read and checked by `load`, with schedules
+(`schedule`: intervals and cron) and `policytrail add`'s edit of the file (`edit`). Imports
+nothing of policytrail's but its errors.
+"""
+
+from __future__ import annotations
+
+from crawler.config.edit import (
+    add_policy,
+)
+from crawler.config.load import (
+    load_config,
+)
+from crawler.config.model import (
+    ALERT_KEYS,
+    ALERT_TYPES,
+    DEFAULT_ARCHIVE_URL,
+    DEFAULT_CDX_PER_MINUTE,
+    DEFAULT_PLAYBACK_PER_SECOND,
+    DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+    DEFAULT_WORKERS,
+    IA_CDX_LIMIT_PER_MINUTE,
+    IA_PLAYBACK_LIMIT_PER_SECOND,
+    KINDS,
+    NAME_RE,
+    AlertConfig,
+    ArchiveConfig,
+    Config,
+    Policy,
+    ScheduleConfig,
+    guess_kind,
+    policy_name_for,
+)
+from crawler.config.schedule import (
+    DAY_NAMES,
+    SCHEDULE_RE,
+    UNITS,
+    cron_trigger,
+    parse_interval,
+)
+
+__all__ = [
+    "ALERT_KEYS",
+    "ALERT_TYPES",
+    "AlertConfig",
+    "ArchiveConfig",
+    "Config",
+    "DAY_NAMES",
+    "DEFAULT_ARCHIVE_URL",
+    "DEFAULT_CDX_PER_MINUTE",
+    "DEFAULT_PLAYBACK_PER_SECOND",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_USER_AGENT",
+    "DEFAULT_WORKERS",
+    "IA_CDX_LIMIT_PER_MINUTE",
+    "IA_PLAYBACK_LIMIT_PER_SECOND",
+    "KINDS",
+    "NAME_RE",
+    "Policy",
+    "SCHEDULE_RE",
+    "ScheduleConfig",
+    "UNITS",
+    "add_policy",
+    "cron_trigger",
+    "guess_kind",
+    "load_config",
+    "parse_interval",
+    "policy_name_for",
+]

@@ -1,0 +1,49 @@
+"""`policytrail add`: a new [[policy]] table appended to the config file, keeping its comments."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from crawler.config.load import _check_url, load_config
+from crawler.config.model import KINDS, NAME_RE, Policy, guess_kind, policy_name_for
+from crawler.errors import ConfigError
+
+
+def add_policy(
+    path: str | Path, url: str, name: str | None = None, kind: str | None = None
+) -> Policy:
+    """Append a [[policy]] table to the config file, leaving its comments and layout alone.
+
+    Raises ConfigError if the file is invalid, the URL is bad, or the name or URL is taken.
+    """
+    path = Path(path)
+    config = load_config(path)
+    kind = kind or guess_kind(url)
+    if kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+    _check_url(path, "URL", url)
+    name = name or policy_name_for(url, kind)
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"--name {name!r} is not valid; use lowercase letters, digits, '.', '_' and '-'"
+        )
+    for policy in config.policies:
+        if policy.url == url:
+            raise ConfigError(f"{path}: {url} is tracked already as {policy.name!r}")
+    for policy in config.policies:
+        if policy.name == name:
+            raise ConfigError(f"{path}: a policy named {name!r} exists already; pass --name")
+    text = path.read_text(encoding="utf-8")
+    block = (
+        f"\n[[policy]]\nname = {json.dumps(name)}\nurl = {json.dumps(url)}\n"
+        f"kind = {json.dumps(kind)}\n"
+    )
+    separator = "" if text.endswith("\n") or not text else "\n"
+    new_text = text + separator + block
+    tomllib.loads(new_text)  # never write a file we could not read back
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    tmp.replace(path)
+    return Policy(name=name, url=url, kind=kind)

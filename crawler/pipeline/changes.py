@@ -1,0 +1,149 @@
+"""Versions -> change records along the capture timeline, each with its section diff, and the
+alert outbox rows that go with them (written in the same transaction); problems, which are
+never changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from crawler.config import AlertConfig
+from db import store
+
+
+def alert_uid(*parts: object) -> str:
+    """A stable alert id: the same change to the same sink always gets the same id."""
+    import hashlib
+
+    return "pt-" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def record_changes(
+    db: Database,
+    pid: int,
+    now: datetime,
+    ignore: tuple[str, ...] | None = None,
+    sinks: Sequence[AlertConfig] = (),
+    policy_alert: str = "any",
+) -> int:
+    """Bring the policy's change records in line with its capture timeline: one change per
+    transition between consecutive distinct texts (the first text is a `first` record), each
+    with its section diff. Idempotent; stale records (a capture found later changed the
+    timeline) are removed. For each new change, one outbox row per sink that wants it is written
+    in the same transaction. Returns the number of new changes."""
+    import json
+
+    from crawler.text.diff import DEFAULT_IGNORE, diff_texts
+    from crawler.text.sections import split_sections
+
+    runs: list[tuple[int, str, str]] = []  # (version id, first timestamp, last timestamp)
+    for timestamp, version_id in store.capture_timeline(db, pid):
+        if runs and runs[-1][0] == version_id:
+            runs[-1] = (version_id, runs[-1][1], timestamp)
+        else:
+            runs.append((version_id, timestamp, timestamp))
+    wanted: list[tuple[int | None, int, str, str | None]] = []
+    for i, (version_id, first, _) in enumerate(runs):
+        previous = runs[i - 1] if i else None
+        wanted.append(
+            (
+                previous[0] if previous else None,
+                version_id,
+                first,
+                previous[2] if previous else None,
+            )
+        )
+    added = 0
+    policy_name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
+    with store.writing(db):
+        existing = store.change_keys(db, pid)
+        keep = set()
+        texts: dict[int, str] = {}
+        for from_id, to_id, at, previous_ts in wanted:
+            key = (from_id, to_id, at)
+            keep.add(key)
+            if key in existing:
+                continue
+            if from_id is None:
+                text = texts.setdefault(to_id, store.version_text(db, to_id))
+                store.insert_change(
+                    db,
+                    pid,
+                    from_version_id=None,
+                    to_version_id=to_id,
+                    at_timestamp=at,
+                    previous_timestamp=None,
+                    kind="first",
+                    substantive=True,
+                    summary=f"first record ({len(split_sections(text))} sections)",
+                    sections="[]",
+                    words_added=len(text.split()),
+                    words_removed=0,
+                    now=now,
+                )
+            else:
+                old = texts.setdefault(from_id, store.version_text(db, from_id))
+                new = texts.setdefault(to_id, store.version_text(db, to_id))
+                result = diff_texts(old, new, ignore if ignore is not None else DEFAULT_IGNORE)
+                change_id = store.insert_change(
+                    db,
+                    pid,
+                    from_version_id=from_id,
+                    to_version_id=to_id,
+                    at_timestamp=at,
+                    previous_timestamp=previous_ts,
+                    kind="change",
+                    substantive=result.substantive,
+                    summary=result.summary,
+                    sections=json.dumps(
+                        [c.to_dict() for c in result.changes if c.kind != "unchanged"]
+                    ),
+                    words_added=result.words_added,
+                    words_removed=result.words_removed,
+                    now=now,
+                )
+                allowed = policy_alert == "any" or (
+                    policy_alert == "substantive" and result.substantive
+                )
+                for sink in sinks if allowed else ():
+                    if sink.wants(policy_name, result.substantive):
+                        store.enqueue_alert(
+                            db,
+                            uid=alert_uid("change", policy_name, from_id, to_id, at, sink.name),
+                            event="change",
+                            pid=pid,
+                            sink=sink.name,
+                            change_id=change_id,
+                            problem_id=None,
+                            now=now,
+                        )
+            added += 1
+        store.delete_changes(db, [cid for key, cid in existing.items() if key not in keep])
+    return added
+
+
+def raise_problem(
+    db: Database, pid: int, kind: str, detail: str, now: datetime, sinks: Sequence[AlertConfig]
+) -> int | None:
+    """Open a problem (once until it closes) and queue its notice for the sinks that take
+    problems. Problems are never change alerts."""
+    if store.open_problem(db, pid, kind) is not None:
+        return None
+    problem_id = store.add_problem(db, pid, kind, detail, now)
+    name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
+    for sink in sinks:
+        if sink.problems and (not sink.policies or name in sink.policies):
+            store.enqueue_alert(
+                db,
+                uid=alert_uid("problem", name, problem_id, sink.name),
+                event="problem",
+                pid=pid,
+                sink=sink.name,
+                change_id=None,
+                problem_id=problem_id,
+                now=now,
+            )
+    return problem_id

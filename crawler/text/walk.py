@@ -1,0 +1,383 @@
+"""Main container -> blocks: the walk over lexbor's serialisation that lays text out as html2text
+does, without line wrapping.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from selectolax.lexbor import LexborNode
+
+from crawler.text.inline import (
+    BR,
+    ESCAPE_FIRST,
+    INLINE_MARKERS,
+    _collapse,
+    _escape,
+    _is_data_table,
+    _squash,
+    _unescape,
+    _wrap,
+)
+from crawler.text.model import BLOCK_TAGS, HEADINGS, Block
+from crawler.text.urls import original_url
+
+# The main container is serialised once by lexbor and walked as a token stream: one regex split
+# in C, then one Python step per tag, instead of a Python call per DOM node and property. The
+# serialiser writes every tag closed and lower-cased, escapes only & < > and U+00A0 in text and
+# & " < > in attribute values, and writes comments as <!--…-->: the stream is exact.
+TOKEN = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][^\s/>]*)([^>]*)>", re.S)
+
+
+TABLES_AND_RAW_TEXT = ":is(table, xmp, plaintext, noembed, noframes)"
+
+
+HREF = re.compile(r'\shref="([^"]*)"')
+
+
+VOID_TAGS = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta"]
+    + ["param", "source", "track", "wbr"]
+)
+
+
+LIST_TAGS = frozenset(["ul", "ol", "menu", "dir"])
+
+
+# Inline elements whose markdown is their text: span, font, u and the like.
+TRANSPARENT = frozenset(["span", "font", "u", "small", "sup", "sub", "label", "abbr", "time"])
+
+
+CODE_TAGS = frozenset(["code", "kbd", "tt", "samp"])
+
+
+# What opening a tag does; _INLINE_ELEMENT for any tag not named here.
+_INLINE_ELEMENT, _BLOCK_ELEMENT, _HEADING_ELEMENT, _LIST_ELEMENT, _LIST_ITEM = range(5)
+
+
+_TABLE_ELEMENT, _OTHER_BLOCK, _VOID = range(5, 8)
+
+
+OPENS = {tag: _BLOCK_ELEMENT for tag in BLOCK_TAGS}
+
+
+OPENS.update({tag: _HEADING_ELEMENT for tag in HEADINGS})
+
+
+OPENS.update({tag: _LIST_ELEMENT for tag in LIST_TAGS})
+
+
+OPENS.update({tag: _VOID for tag in VOID_TAGS})
+
+
+OPENS.update({"li": _LIST_ITEM, "table": _TABLE_ELEMENT, "pre": _OTHER_BLOCK})
+
+
+OPENS["blockquote"] = _OTHER_BLOCK
+
+
+# An open element: [tag, what closing it does, its parts (inline text), and for those that
+# change where text goes, where it went before: outer parts, outer plain, outer convertible;
+# then a link's href match]. Lists, not objects: there is one per element of the policy.
+_Frame = list[Any]
+
+
+# What closing an element does (the second field of a frame): up to _QUOTE it only ends a
+# block; from _HEADING on it also restores where text goes.
+_FLUSH, _NOTHING, _LIST, _ITEM, _QUOTE, _HEADING, _INLINE, _TABLE, _ROW, _CELL = range(10)
+
+
+class _Walker:
+    """Walks a serialised container and collects blocks the way html2text lays them out.
+
+    Text goes to the open block's buffer, or, inside an inline element, to that element's parts
+    (an inline element's markdown is known only at its end: a link, bold, code). An inline
+    element turns out to be a mere container when a block opens inside it: its parts so far go
+    to the buffer and it closes silently. Headings and table cells hold inline text only.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.blocks: list[Block] = []
+        self.buf: list[str] = []
+        self.kind = "para"
+        self.level = 0
+        self.marker = ""
+        self.quote = 0
+        self.lists: list[list[int | str]] = []  # [type, counter] per open list
+        self.start_next = False
+
+    # -- block bookkeeping ------------------------------------------------------------------
+    def flush(self) -> None:
+        buf = self.buf
+        if buf:
+            text = "".join(buf)
+            buf.clear()  # in place: the walk holds it
+            if BR in text:
+                lines = [line.strip() for line in _collapse(text).split(BR)]
+                joined = "  \n".join(line for line in lines if line)
+            else:
+                joined = _collapse(text).strip()
+            kind = self.kind
+            # Not a block of markers alone ("** **"): looking at the first character spares a copy.
+            if joined and (kind == "item" or joined[0] not in "*_ " or joined.strip("*_ ")):
+                start = False
+                if kind == "item" or kind == "row":
+                    start, self.start_next = self.start_next, False
+                block = (kind, joined, self.level, self.marker, self.quote, start)
+                self.blocks.append(tuple.__new__(Block, block))  # Block(), without its checks
+        self.kind, self.level, self.marker = "para", 0, ""
+
+    def start(self, kind: str, level: int = 0, marker: str = "") -> None:
+        if self.buf:
+            self.flush()
+        self.kind, self.level, self.marker = kind, level, marker
+
+    def finish(self) -> list[Block]:
+        self.flush()
+        return self.blocks
+
+    # -- walking --------------------------------------------------------------------------
+    def walk(self, container: LexborNode) -> None:
+        """Walk one container, itself included (a selected <h2> stays a heading)."""
+        data_tables = []
+        for node in container.css(TABLES_AND_RAW_TEXT):
+            if node.tag == "table":
+                data_tables.append(_is_data_table(node))
+            elif node.mem_id != container.mem_id:
+                # A raw text element: the serialiser writes its text unescaped. Make it text.
+                node.replace_with(node.text(deep=True) or "")
+        html = container.html or ""
+        tokens: list[str | None] = TOKEN.split(html)
+        tables = iter(data_tables)
+        buf = self.buf
+        stack: list[_Frame] = []
+        parts: list[str] | None = None  # where text goes: an inline element's, else the buffer
+        plain = False  # inside a heading: links and emphasis as plain text
+        convertible = False  # the open inline elements sit in a block: a block may open in them
+        pre: list[str] | None = None  # the text of an open <pre>
+        pre_depth = 0
+        table: list[list[str]] | None = None  # rows of the open data table
+        row: list[str] = []
+        row_th = False
+        last = len(tokens) - 1
+        for index in range(0, last + 1, 4):
+            text = tokens[index]
+            if text:
+                if "&" in text:
+                    text = _unescape(text)
+                if pre is not None:
+                    pre.append(text)
+                elif parts is None and text.isspace():
+                    if buf:
+                        buf.append(" ")
+                else:
+                    first = text[0]
+                    if first in ESCAPE_FIRST or first.isspace() or "\n" in text:
+                        text = _escape(text)
+                    (buf if parts is None else parts).append(text)
+            if index == last:
+                break
+            tag = tokens[index + 2]
+            if tag is None:
+                continue  # a comment
+            if tokens[index + 1]:  # a closing tag
+                if pre is not None:
+                    if tag == "pre":
+                        pre_depth -= 1
+                        if not pre_depth:
+                            body = "".join(pre).strip("\n")
+                            self.blocks.append(Block("pre", body, 0, "", self.quote))
+                            self.kind, pre = "para", None
+                    continue
+                if not stack or stack[-1][0] != tag:
+                    continue  # never from lexbor's serialiser; kept for safety
+                frame = stack.pop()
+                action = frame[1]
+                if action >= _HEADING:
+                    parts, plain, convertible = frame[3], frame[4], frame[5]
+                    if action == _INLINE:
+                        tag = frame[0]
+                        if tag in TRANSPARENT or plain and tag != "a" and tag not in BLOCK_TAGS:
+                            markdown = "".join(frame[2])
+                        else:
+                            markdown = self.inline(frame, plain)
+                        (buf if parts is None else parts).append(markdown)
+                    elif action == _CELL:
+                        row.append(_squash("".join(frame[2])).strip())
+                    elif action == _ROW:
+                        self.start("row")
+                        buf.append(" | ".join(row))
+                        self.flush()
+                        if table is not None:
+                            if not table and row_th:  # a header row: html2text's rule under it
+                                self.start("row")
+                                buf.append("---|" * (len(row) - 1) + "---")
+                                self.flush()
+                            table.append(row)
+                    elif action == _TABLE:
+                        table = None
+                    elif action == _HEADING:
+                        buf.append("".join(frame[2]))
+                        self.flush()
+                elif action <= _ITEM:  # _FLUSH, _NOTHING, _LIST, _ITEM
+                    if action == _LIST:
+                        self.lists.pop()
+                    if action != _NOTHING:
+                        if buf:
+                            self.flush()
+                        else:
+                            self.kind, self.level, self.marker = "para", 0, ""
+                else:
+                    self._close(frame)
+                continue
+            # An opening tag.
+            opens = OPENS.get(tag, _INLINE_ELEMENT)
+            if opens == _TABLE_ELEMENT:
+                data = next(tables, False)
+            if pre is not None:
+                if tag == "pre":
+                    pre_depth += 1
+                continue
+            if opens == _VOID:
+                if tag == "br":
+                    (parts if parts is not None else buf).append(BR)
+                elif tag == "hr":
+                    if parts is not None:
+                        parts.append("  ")
+                    else:
+                        self.start("rule")
+                        buf.append("* * *")
+                        self.flush()
+                continue
+            if parts is not None:
+                if table is not None and not convertible:
+                    if tag == "tr":
+                        row, row_th = [], False
+                        stack.append([tag, _ROW, parts, parts, plain, convertible, None])
+                        continue
+                    if tag == "td" or tag == "th":
+                        row_th = row_th or tag == "th"
+                        frame = [tag, _CELL, [], parts, plain, convertible, None]
+                        stack.append(frame)
+                        parts = frame[2]
+                        continue
+                if opens == _INLINE_ELEMENT or not convertible:
+                    href = tag == "a" and HREF.search(tokens[index + 3] or "")
+                    frame = [tag, _INLINE, [], parts, plain, convertible, href]
+                    stack.append(frame)
+                    parts = frame[2]
+                    continue
+                # A block inside inline elements that sit in a block: they are only containers.
+                for frame in stack:
+                    if frame[1] == _INLINE and (frame[3] is None or frame[5]):
+                        for part in frame[2]:
+                            if buf or not part.isspace() and part:
+                                buf.append(part)
+                        frame[1], frame[3] = _NOTHING, None
+                parts, convertible = None, False
+            # A block-level context.
+            if opens == _BLOCK_ELEMENT:
+                # html2text gives <p> and <div> alike a paragraph break; inside a list item, a line.
+                if not buf:
+                    if self.kind == "item" and (tag == "p" or tag == "div"):
+                        stack.append([tag, _NOTHING])
+                        continue
+                    self.kind, self.level, self.marker = "para", 0, ""
+                else:
+                    self.flush()
+                stack.append([tag, _FLUSH])
+            elif opens == _INLINE_ELEMENT:
+                href = tag == "a" and HREF.search(tokens[index + 3] or "")
+                frame = [tag, _INLINE, [], None, False, False, href]
+                stack.append(frame)
+                parts, convertible = frame[2], True
+            elif opens == _LIST_ITEM:
+                depth = max(1, len(self.lists))
+                marker = "*"
+                if self.lists and self.lists[-1][0] == "ol":
+                    counter = int(self.lists[-1][1]) + 1
+                    self.lists[-1][1] = counter
+                    marker = f"{counter}."
+                self.start("item", depth, marker)
+                stack.append([tag, _ITEM])
+            elif opens == _HEADING_ELEMENT:
+                self.start("heading", HEADINGS[tag])
+                frame = [tag, _HEADING, [], None, False, False, None]
+                stack.append(frame)
+                parts, plain = frame[2], True
+            elif opens == _LIST_ELEMENT:
+                if buf:
+                    self.flush()
+                else:
+                    self.kind, self.level, self.marker = "para", 0, ""
+                if not self.lists:
+                    self.start_next = True
+                self.lists.append([tag, 0])
+                stack.append([tag, _LIST])
+            elif opens == _TABLE_ELEMENT and data:
+                self.flush()
+                self.start_next = True
+                table = []
+                frame = [tag, _TABLE, [], None, False, False, None]
+                stack.append(frame)
+                parts = frame[2]  # text outside the cells (a caption) is dropped
+            elif tag == "pre":
+                self.start("pre")
+                pre, pre_depth = [], 1
+            elif tag == "blockquote":
+                self.flush()
+                self.quote += 1
+                stack.append([tag, _QUOTE])
+            else:  # a layout table, and the rest of BLOCK_TAGS
+                self.flush()
+                stack.append([tag, _FLUSH])
+        for frame in reversed(stack):  # never from lexbor's serialiser; kept for safety
+            self._close(frame)
+
+    def _close(self, frame: _Frame) -> None:
+        action = frame[1]
+        if action in (_FLUSH, _ITEM):
+            self.flush()
+        elif action == _LIST:
+            self.lists.pop()
+            self.flush()
+        elif action == _QUOTE:
+            self.flush()
+            self.quote -= 1
+
+    def inline(self, frame: _Frame, plain: bool) -> str:
+        """An inline element's markdown, from its parts."""
+        tag, inner = frame[0], "".join(frame[2])
+        if tag in BLOCK_TAGS:
+            return " " + inner + " "
+        if tag == "a":
+            match = frame[6]
+            href = _unescape(match.group(1)) if match else ""
+            return self.link(href, inner, plain)
+        if plain:
+            return inner
+        if tag in INLINE_MARKERS:
+            return _wrap(INLINE_MARKERS[tag], _squash(inner))
+        if tag in CODE_TAGS and inner.strip():
+            return f"`{inner.strip()}`"
+        return inner
+
+    def link(self, href: str, inner: str, plain: bool) -> str:
+        text = _squash(inner).strip()
+        href = href.strip()
+        if not text:
+            return ""
+        if plain or not href or href.startswith("#") and not self.base_url:
+            return inner
+        if href.lower().startswith(("javascript:", "data:", "vbscript:")):
+            return inner
+        url = original_url(href, self.base_url)
+        lead = " " if inner[:1].isspace() else ""
+        trail = " " if inner[-1:].isspace() else ""
+        if text == url:
+            return f"{lead}<{url}>{trail}"
+        return f"{lead}[{text}]({url.replace(' ', '%20').replace(')', '%29')}){trail}"
