@@ -170,20 +170,7 @@ def _patterns(path: Path, key: str, value: object) -> tuple[str, ...]:
 def load_config(path: str | Path) -> Config:
     """Read and check a config file. Raises ConfigError naming the file, the key and the fix."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: config file not found; create it (see config.toml in the project) "
-            "or pass --config FILE"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from exc
-
+    data = _read(path)
     unknown = sorted(
         set(data) - {"database", "archive", "http", "diff", "schedule", "policy", "alert"}
     )
@@ -199,7 +186,54 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(db_path, str) or not db_path:
         raise ConfigError(f'{path}: database.path must be a file name such as "policytrail.db"')
     database = (path.parent / db_path) if not Path(db_path).is_absolute() else Path(db_path)
+    archive = _archive(path, data)
+    http = _table(path, data, "http", {"user_agent", "contact", "max_body_mb", "timeout"})
+    max_body = int(
+        _number(path, "http.max_body_mb", http.get("max_body_mb", 10), 0.1, 1000) * 1024 * 1024
+    )
+    live_timeout = _number(path, "http.timeout", http.get("timeout", 30), 1, 600)
+    schedule = _schedule_config(path, data)
+    raw_alerts = data.get("alert", [])
+    if not isinstance(raw_alerts, list):
+        raise ConfigError(f"{path}: alert sinks are written as [[alert]] tables, not [alert]")
+    alerts = tuple(_parse_alert(path, i, raw) for i, raw in enumerate(raw_alerts))
+    user_agent, contact = _user_agent(path, http)
+    policies = _policies(path, data)
+    _check_names(path, policies, alerts)
+    return Config(
+        path=path,
+        database=database,
+        archive=archive,
+        user_agent=user_agent,
+        policies=policies,
+        ignore=global_ignore,
+        schedule=schedule,
+        alerts=alerts,
+        contact=contact,
+        max_body_bytes=max_body,
+        live_timeout=live_timeout,
+    )
 
+
+def _read(path: Path) -> dict[str, Any]:
+    """The file's TOML, or ConfigError saying why it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; create it (see config.toml in the project) "
+            "or pass --config FILE"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from exc
+
+
+def _archive(path: Path, data: dict[str, Any]) -> ArchiveConfig:
+    """[archive], within the Internet Archive's published limits when it is the archive."""
     a = _table(
         path,
         data,
@@ -250,23 +284,22 @@ def load_config(path: str | Path) -> Config:
                 f"Internet Archive's limit of 600/min; use {DEFAULT_PLAYBACK_PER_SECOND}"
             )
 
-    http = _table(path, data, "http", {"user_agent", "contact", "max_body_mb", "timeout"})
-    max_body = int(
-        _number(path, "http.max_body_mb", http.get("max_body_mb", 10), 0.1, 1000) * 1024 * 1024
-    )
-    live_timeout = _number(path, "http.timeout", http.get("timeout", 30), 1, 600)
+    return archive
+
+
+def _schedule_config(path: Path, data: dict[str, Any]) -> ScheduleConfig:
     sched = _table(path, data, "schedule", {"check", "sync", "jitter", "failures", "shrink"})
-    schedule = ScheduleConfig(
+    return ScheduleConfig(
         check=_schedule(path, "schedule.check", sched.get("check", "1d")),
         sync=_schedule(path, "schedule.sync", sched.get("sync", "7d")),
         jitter=_jitter(path, sched.get("jitter", "15m")),
         failures=int(_number(path, "schedule.failures", sched.get("failures", 3), 1, 100)),
         shrink=_number(path, "schedule.shrink", sched.get("shrink", 0.5), 0, 1),
     )
-    raw_alerts = data.get("alert", [])
-    if not isinstance(raw_alerts, list):
-        raise ConfigError(f"{path}: alert sinks are written as [[alert]] tables, not [alert]")
-    alerts = tuple(_parse_alert(path, i, raw) for i, raw in enumerate(raw_alerts))
+
+
+def _user_agent(path: Path, http: dict[str, Any]) -> tuple[str, str]:
+    """The User-Agent (with the contact, if given) and the contact."""
     user_agent = http.get("user_agent", DEFAULT_USER_AGENT)
     if not isinstance(user_agent, str) or not user_agent.strip():
         raise ConfigError(f"{path}: http.user_agent must be a non-empty string")
@@ -275,7 +308,10 @@ def load_config(path: str | Path) -> Config:
         if not isinstance(contact, str):
             raise ConfigError(f"{path}: http.contact must be a URL or e-mail address string")
         user_agent = f"{user_agent} contact: {contact}"
+    return user_agent, str(contact or "")
 
+
+def _policies(path: Path, data: dict[str, Any]) -> tuple[Policy, ...]:
     raw_policies = data.get("policy", [])
     if not isinstance(raw_policies, list):
         raise ConfigError(f"{path}: policies are written as [[policy]] tables, not [policy]")
@@ -287,6 +323,11 @@ def load_config(path: str | Path) -> Config:
                 f"{path}: two policies are named {policy.name!r}; give each a unique name"
             )
         seen.add(policy.name)
+    return policies
+
+
+def _check_names(path: Path, policies: tuple[Policy, ...], alerts: tuple[AlertConfig, ...]) -> None:
+    """Alert sinks have unique names and name only known policies."""
     names = [a.name for a in alerts]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: two [[alert]] tables share a name; give each a unique name")
@@ -298,19 +339,6 @@ def load_config(path: str | Path) -> Config:
                     f"{path}: alert {alert.name!r} names an unknown policy {name!r}; use one "
                     f"of {', '.join(sorted(known)) or 'none'}"
                 )
-    return Config(
-        path=path,
-        database=database,
-        archive=archive,
-        user_agent=user_agent,
-        policies=policies,
-        ignore=global_ignore,
-        schedule=schedule,
-        alerts=alerts,
-        contact=str(contact or ""),
-        max_body_bytes=max_body,
-        live_timeout=live_timeout,
-    )
 
 
 def _jitter(path: Path, value: object) -> str:

@@ -5,20 +5,49 @@ never changes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from crawler.config import AlertConfig
+from crawler.text.diff import DEFAULT_IGNORE, Diff, diff_texts
+from crawler.text.sections import split_sections
 from db import store
 
 
 def alert_uid(*parts: object) -> str:
     """A stable alert id: the same change to the same sink always gets the same id."""
-    import hashlib
-
     return "pt-" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+# A transition between consecutive distinct texts: (from version id or None for the first
+# text, to version id, first timestamp of the new text, last timestamp of the old one or None).
+Transition = tuple[int | None, int, str, str | None]
+
+
+def transitions(db: Database, pid: int) -> list[Transition]:
+    """The policy's transitions along its capture timeline, oldest first."""
+    runs: list[tuple[int, str, str]] = []  # (version id, first timestamp, last timestamp)
+    for timestamp, version_id in store.capture_timeline(db, pid):
+        if runs and runs[-1][0] == version_id:
+            runs[-1] = (version_id, runs[-1][1], timestamp)
+        else:
+            runs.append((version_id, timestamp, timestamp))
+    wanted: list[Transition] = []
+    for i, (version_id, first, _) in enumerate(runs):
+        previous = runs[i - 1] if i else None
+        wanted.append(
+            (
+                previous[0] if previous else None,
+                version_id,
+                first,
+                previous[2] if previous else None,
+            )
+        )
+    return wanted
 
 
 def record_changes(
@@ -34,77 +63,31 @@ def record_changes(
     with its section diff. Idempotent; stale records (a capture found later changed the
     timeline) are removed. For each new change, one outbox row per sink that wants it is written
     in the same transaction. Returns the number of new changes."""
-    import json
-
-    from crawler.text.diff import DEFAULT_IGNORE, diff_texts
-    from crawler.text.sections import split_sections
-
-    runs: list[tuple[int, str, str]] = []  # (version id, first timestamp, last timestamp)
-    for timestamp, version_id in store.capture_timeline(db, pid):
-        if runs and runs[-1][0] == version_id:
-            runs[-1] = (version_id, runs[-1][1], timestamp)
-        else:
-            runs.append((version_id, timestamp, timestamp))
-    wanted: list[tuple[int | None, int, str, str | None]] = []
-    for i, (version_id, first, _) in enumerate(runs):
-        previous = runs[i - 1] if i else None
-        wanted.append(
-            (
-                previous[0] if previous else None,
-                version_id,
-                first,
-                previous[2] if previous else None,
-            )
-        )
+    wanted = transitions(db, pid)
     added = 0
     policy_name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
     with store.writing(db):
         existing = store.change_keys(db, pid)
         keep = set()
         texts: dict[int, str] = {}
+
+        def text_of(version_id: int) -> str:
+            return texts.setdefault(version_id, store.version_text(db, version_id))
+
         for from_id, to_id, at, previous_ts in wanted:
             key = (from_id, to_id, at)
             keep.add(key)
             if key in existing:
                 continue
             if from_id is None:
-                text = texts.setdefault(to_id, store.version_text(db, to_id))
-                store.insert_change(
-                    db,
-                    pid,
-                    from_version_id=None,
-                    to_version_id=to_id,
-                    at_timestamp=at,
-                    previous_timestamp=None,
-                    kind="first",
-                    substantive=True,
-                    summary=f"first record ({len(split_sections(text))} sections)",
-                    sections="[]",
-                    words_added=len(text.split()),
-                    words_removed=0,
-                    now=now,
-                )
+                _first_record(db, pid, to_id, at, text_of(to_id), now)
             else:
-                old = texts.setdefault(from_id, store.version_text(db, from_id))
-                new = texts.setdefault(to_id, store.version_text(db, to_id))
-                result = diff_texts(old, new, ignore if ignore is not None else DEFAULT_IGNORE)
-                change_id = store.insert_change(
-                    db,
-                    pid,
-                    from_version_id=from_id,
-                    to_version_id=to_id,
-                    at_timestamp=at,
-                    previous_timestamp=previous_ts,
-                    kind="change",
-                    substantive=result.substantive,
-                    summary=result.summary,
-                    sections=json.dumps(
-                        [c.to_dict() for c in result.changes if c.kind != "unchanged"]
-                    ),
-                    words_added=result.words_added,
-                    words_removed=result.words_removed,
-                    now=now,
+                result = diff_texts(
+                    text_of(from_id),
+                    text_of(to_id),
+                    ignore if ignore is not None else DEFAULT_IGNORE,
                 )
+                change_id = _change_record(db, pid, (from_id, to_id, at, previous_ts), result, now)
                 allowed = policy_alert == "any" or (
                     policy_alert == "substantive" and result.substantive
                 )
@@ -123,6 +106,45 @@ def record_changes(
             added += 1
         store.delete_changes(db, [cid for key, cid in existing.items() if key not in keep])
     return added
+
+
+def _first_record(db: Database, pid: int, to_id: int, at: str, text: str, now: datetime) -> None:
+    store.insert_change(
+        db,
+        pid,
+        from_version_id=None,
+        to_version_id=to_id,
+        at_timestamp=at,
+        previous_timestamp=None,
+        kind="first",
+        substantive=True,
+        summary=f"first record ({len(split_sections(text))} sections)",
+        sections="[]",
+        words_added=len(text.split()),
+        words_removed=0,
+        now=now,
+    )
+
+
+def _change_record(
+    db: Database, pid: int, transition: Transition, result: Diff, now: datetime
+) -> int:
+    from_id, to_id, at, previous_ts = transition
+    return store.insert_change(
+        db,
+        pid,
+        from_version_id=from_id,
+        to_version_id=to_id,
+        at_timestamp=at,
+        previous_timestamp=previous_ts,
+        kind="change",
+        substantive=result.substantive,
+        summary=result.summary,
+        sections=json.dumps([c.to_dict() for c in result.changes if c.kind != "unchanged"]),
+        words_added=result.words_added,
+        words_removed=result.words_removed,
+        now=now,
+    )
 
 
 def raise_problem(

@@ -193,7 +193,7 @@ class Watcher:
             )
 
     def deliver(self, now: datetime) -> int:
-        from crawler.watch import deliver
+        from crawler.watch.deliver import deliver
 
         if not self.config.alerts:
             return 0
