@@ -5,6 +5,7 @@ snapshot (raw body, URL, redirects) each fetched one produced.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from db.connection import iso, writing
+from db.connection import iso, rows, writing
 
 EMPTY_DIGEST = "3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
 
@@ -220,3 +221,44 @@ def add_live_capture(
         ],
     )
     return int(cursor.lastrowid or 0)
+
+
+SHOWN = "state IN ('fetched', 'inferred') AND version_id = ?"
+
+
+def version_captures(db: Database, version_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The first and the last capture that show a version: (timestamp, url, source) each."""
+    sql = (
+        "SELECT timestamp, original AS url, coalesce(source, 'archive') AS source FROM captures "
+        f"WHERE {SHOWN} ORDER BY timestamp {{}}, id {{}} LIMIT 1"
+    )
+    first = list(rows(db, sql.format("ASC", "ASC"), [version_id]))
+    last = list(rows(db, sql.format("DESC", "DESC"), [version_id]))
+    return (first[0], last[0]) if first and last else None
+
+
+def capture_showing(db: Database, version_id: int, timestamp: str) -> dict[str, Any] | None:
+    """The capture at `timestamp` that shows a version: (timestamp, url, source)."""
+    found = list(
+        rows(
+            db,
+            "SELECT timestamp, original AS url, coalesce(source, 'archive') AS source "
+            f"FROM captures WHERE {SHOWN} AND timestamp = ? ORDER BY id LIMIT 1",
+            [version_id, timestamp],
+        )
+    )
+    return found[0] if found else None
+
+
+def playback_prefix(db: Database, pid: int) -> str | None:
+    """Where the policy's archive replays captures (`https://web.archive.org/web`, or a pywb
+    collection's URL), read off a raw playback URL we fetched; None before any."""
+    row = db.execute(
+        "SELECT playback_url FROM snapshots WHERE policy_id = ? AND source != 'live' "
+        "AND playback_url LIKE '%id\\_/%' ESCAPE '\\' ORDER BY id LIMIT 1",
+        [pid],
+    ).fetchone()
+    if row is None:
+        return None
+    match = re.match(r"^(.*?)/\d{1,14}id_/", str(row[0]))
+    return match.group(1) if match else None

@@ -65,6 +65,45 @@ def delete_changes(db: Database, ids: Iterable[int]) -> None:
     db.conn.executemany("DELETE FROM changes WHERE id = ?", [(i,) for i in ids])
 
 
+CHANGES = (
+    "SELECT c.*, p.name AS policy, p.kind AS policy_kind, p.url AS policy_url, "
+    "fv.uid AS from_version, tv.uid AS to_version FROM changes c "
+    "JOIN policies p ON p.id = c.policy_id "
+    "LEFT JOIN versions fv ON fv.id = c.from_version_id "
+    "JOIN versions tv ON tv.id = c.to_version_id WHERE 1 = 1"
+)
+
+
+def _change_filters(
+    pid: int | None,
+    since: str | None,
+    until: str | None,
+    substantive_only: bool,
+    kind: str | None,
+    policy_kind: str | None,
+    section: str | None,
+) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    for clause, value in (
+        (" AND c.policy_id = ?", pid),
+        (" AND c.at >= ?", since),
+        (" AND c.at <= ?", until),
+        (" AND c.kind = ?", kind),
+        (" AND p.kind = ?", policy_kind),
+    ):
+        if value is not None and value != "":
+            sql += clause
+            params.append(value)
+    if substantive_only:
+        sql += " AND c.substantive = 1"
+    if section:
+        # Section headings and kinds are in the JSON of `sections`, the names in `summary`.
+        sql += " AND (c.sections LIKE ? ESCAPE '\\' OR c.summary LIKE ? ESCAPE '\\')"
+        pattern = "%" + section.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [pattern, pattern]
+    return sql, params
+
+
 def changes(
     db: Database,
     pid: int | None = None,
@@ -72,27 +111,36 @@ def changes(
     substantive_only: bool = False,
     limit: int | None = None,
     kind: str | None = None,
+    *,
+    until: str | None = None,
+    policy_kind: str | None = None,
+    section: str | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    sql = (
-        "SELECT c.*, p.name AS policy FROM changes c JOIN policies p ON p.id = c.policy_id "
-        "WHERE 1 = 1"
-    )
-    params: list[Any] = []
-    if pid is not None:
-        sql += " AND c.policy_id = ?"
-        params.append(pid)
-    if since:
-        sql += " AND c.at >= ?"
-        params.append(since)
-    if substantive_only:
-        sql += " AND c.substantive = 1"
-    if kind:
-        sql += " AND c.kind = ?"
-        params.append(kind)
-    sql += " ORDER BY c.at_timestamp DESC, c.id DESC"
+    """Changes, newest first, with their policy and the stable ids of the versions they join
+    (`from_version`, `to_version`). `since`/`until` bound `at` (ISO text); `section` finds a
+    section heading or summary word."""
+    where, params = _change_filters(pid, since, until, substantive_only, kind, policy_kind, section)
+    sql = CHANGES + where + " ORDER BY c.at_timestamp DESC, c.id DESC"
     if limit:
-        sql += f" LIMIT {int(limit)}"
+        sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     return list(rows(db, sql, params))
+
+
+def count_changes(
+    db: Database,
+    pid: int | None = None,
+    since: str | None = None,
+    substantive_only: bool = False,
+    kind: str | None = None,
+    *,
+    until: str | None = None,
+    policy_kind: str | None = None,
+    section: str | None = None,
+) -> int:
+    where, params = _change_filters(pid, since, until, substantive_only, kind, policy_kind, section)
+    sql = "SELECT count(*) FROM changes c JOIN policies p ON p.id = c.policy_id WHERE 1 = 1"
+    return int(db.execute(sql + where, params).fetchone()[0])
 
 
 def change_row(db: Database, change_id: int) -> dict[str, Any]:

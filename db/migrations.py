@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -243,6 +245,42 @@ def m007_reindex_only_new_text(db: Database) -> None:
 def m008_captures_by_version(db: Database) -> None:
     # `show` finds a version's first snapshot through its captures.
     db.table("captures").create_index(["version_id", "timestamp"])
+
+
+@migrations()
+def m009_version_uids(db: Database) -> None:
+    # A stable id for every version, which no later recording changes: the date the text was
+    # first recorded and the shortest prefix (6 hex digits or more) of its SHA-256 that no
+    # other text of the policy shares, such as 2021-07-05-8f5090. Display numbers stay
+    # ordinals.
+    db.execute("ALTER TABLE versions ADD COLUMN uid TEXT")
+    known: dict[int, list[str]] = {}
+    for pid, sha in db.execute("SELECT policy_id, text_sha256 FROM versions").fetchall():
+        known.setdefault(pid, []).append(sha)
+    for vid, pid, sha, first in db.execute(
+        "SELECT id, policy_id, text_sha256, first_timestamp FROM versions ORDER BY id"
+    ).fetchall():
+        others = [other for other in known[pid] if other != sha]
+        length = 6
+        while any(other.startswith(sha[:length]) for other in others):
+            length += 1
+        day = f"{first[:4]}-{first[4:6] or '01'}-{first[6:8] or '01'}"
+        db.execute("UPDATE versions SET uid = ? WHERE id = ?", [f"{day}-{sha[:length]}", vid])
+    db.table("versions").create_index(["policy_id", "uid"], unique=True)
+
+
+@migrations()
+def m010_named_summaries(db: Database) -> None:
+    # Change summaries name the sections that changed ("'Data Retention' modified; 'Biometric
+    # Data' added") instead of counting them: stored changes are summarised again from their
+    # section changes, as new ones are.
+    from crawler.text.diff import summary_of
+
+    for change_id, sections in db.execute(
+        "SELECT id, sections FROM changes WHERE kind = 'change'"
+    ).fetchall():
+        summary = summary_of(json.loads(sections or "[]"))
+        db.execute("UPDATE changes SET summary = ? WHERE id = ?", [summary, change_id])
 
 
 def apply(db: Database) -> None:  # noqa: D103

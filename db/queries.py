@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from db.captures import capture_timeline
-from db.connection import rows, table_counts
+from db.connection import rows, table_counts, ts_iso
 from db.versions import history
 
 OVERVIEW = """
@@ -68,6 +68,52 @@ def presence(db: Database, pid: int) -> list[tuple[int, str, str | None]]:
     return [(int(v), str(a), b) for v, a, b in runs]
 
 
+def present_ranges(db: Database, hits: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """For each policy among search hits, the stretches of its timeline in which a matching
+    text was in force: {"from", "until"} (ISO), `until` None when a matching text is still the
+    latest, then with `last_seen` (its last capture) and `live` (whether a live check saw it
+    there: only then is it "now")."""
+    by_policy: dict[int, set[int]] = {}
+    for hit in hits:
+        by_policy.setdefault(hit["policy_id"], set()).add(hit["id"])
+    ranges: dict[int, list[dict[str, Any]]] = {}
+    for policy_id, matching in by_policy.items():
+        merged: list[dict[str, Any]] = []
+        previous_matched = False
+        latest = None
+        for version_id, start, until in presence(db, policy_id):
+            if version_id in matching:
+                if not (previous_matched and merged):
+                    merged.append({"from": ts_iso(start), "until": None})
+                merged[-1]["until"] = ts_iso(until) if until else None
+                previous_matched = True
+                latest = version_id
+            else:
+                previous_matched = False
+        if merged and merged[-1]["until"] is None and latest is not None:
+            row = db.execute(
+                "SELECT timestamp, source FROM captures WHERE version_id = ? AND state IN "
+                "('fetched', 'inferred') ORDER BY timestamp DESC LIMIT 1",
+                [latest],
+            ).fetchone()
+            merged[-1]["last_seen"] = ts_iso(row[0]) if row else None
+            merged[-1]["live"] = bool(row and row[1] == "live")
+        ranges[policy_id] = merged
+    return ranges
+
+
+def range_text(span: dict[str, Any]) -> str:
+    """ "2023-04-10 → 2024-01-02", "2023-04-10 → last seen 2024-09-02", or, when a live check
+    saw it last, "2023-04-10 → now (live check 2024-09-02)"."""
+    start = (span.get("from") or "")[:10]
+    if span.get("until"):
+        return f"{start} → {span['until'][:10]}"
+    seen = (span.get("last_seen") or "")[:10]
+    if span.get("live"):
+        return f"{start} → now (live check {seen})"
+    return f"{start} → last seen {seen}"
+
+
 def fts_query(text: str) -> str:
     """What a person types, as an FTS5 query: plain words become an AND of quoted terms (so
     "opt-out" or "e-mail" search as words); quoted phrases and FTS5 syntax pass through."""
@@ -88,7 +134,7 @@ def search(
     newest come straight off the index.
     Raises sqlite3.OperationalError for a query FTS5 cannot parse."""
     sql = """
-        SELECT v.id, v.policy_id, p.name AS policy, v.first_seen, v.last_seen,
+        SELECT v.id, v.uid, v.policy_id, p.name AS policy, v.first_seen, v.last_seen,
           snippet(versions_fts, 1, '[[', ']]', '…', 16) AS snippet,
           bm25(versions_fts) AS rank
         FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ def record_version(
         cursor = db.execute(
             "INSERT INTO versions (policy_id, text_sha256, title, text, words, first_seen, "
             "last_seen, first_timestamp, last_timestamp, captures, first_snapshot_id, "
-            "extractor_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            "extractor_version, created_at, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
             [
                 pid,
                 sha,
@@ -53,6 +54,7 @@ def record_version(
                 snapshot_id,
                 extractor_version,
                 iso(now),
+                new_uid(db, pid, sha, timestamp),
             ],
         )
         return int(cursor.lastrowid or 0)
@@ -67,11 +69,50 @@ def record_version(
     return vid
 
 
+UID = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})-)?([0-9a-f]{6,64})$")
+
+
+def new_uid(db: Database, pid: int, sha: str, timestamp: str) -> str:
+    """A new version's stable id: the day it is first recorded and the shortest prefix (6 hex
+    digits or more) of its text's SHA-256 that no other text of the policy starts with. Set
+    once: a later backfill that finds the text earlier widens its first seen, not its id."""
+    length = 6
+    while db.execute(
+        "SELECT 1 FROM versions WHERE policy_id = ? AND text_sha256 >= ? AND text_sha256 < ? "
+        "AND text_sha256 != ? LIMIT 1",
+        [pid, sha[:length], sha[:length] + "g", sha],
+    ).fetchone():
+        length += 1
+    return f"{ts_iso(timestamp)[:10]}-{sha[:length]}"
+
+
+def version_by_uid(db: Database, pid: int, ref: str) -> int | None:
+    """The version a stable id names: its own id, or (from another database, or a link made
+    before the id was known) the one text of the policy whose SHA-256 starts with the id's
+    hash part. None when no text, or more than one, matches."""
+    match = UID.match(ref.strip().lower())
+    if not match:
+        return None
+    row = db.execute(
+        "SELECT id FROM versions WHERE policy_id = ? AND uid = ?", [pid, ref.strip().lower()]
+    ).fetchone()
+    if row:
+        return int(row[0])
+    prefix = match.group(2)
+    found = db.execute(
+        "SELECT id FROM versions WHERE policy_id = ? AND text_sha256 >= ? AND text_sha256 < ? "
+        "LIMIT 2",
+        [pid, prefix, prefix + "g"],
+    ).fetchall()
+    return int(found[0][0]) if len(found) == 1 else None
+
+
 def history(db: Database, pid: int) -> list[dict[str, Any]]:
-    """The versions of a policy, oldest first, numbered from 1."""
+    """The versions of a policy, oldest first, numbered from 1 (`number`, a display ordinal
+    that changes when an older text is found) with their stable ids (`uid`, which never does)."""
     rows = db.execute(
         "SELECT id, first_seen, last_seen, first_timestamp, last_timestamp, captures, words, "
-        "title, text_sha256 FROM versions WHERE policy_id = ? AND captures > 0 "
+        "title, text_sha256, uid FROM versions WHERE policy_id = ? AND captures > 0 "
         "ORDER BY first_timestamp, id",
         [pid],
     ).fetchall()
@@ -87,6 +128,7 @@ def history(db: Database, pid: int) -> list[dict[str, Any]]:
             "words": r[6],
             "title": r[7],
             "text_sha256": r[8],
+            "uid": r[9],
         }
         for i, r in enumerate(rows, start=1)
     ]

@@ -35,6 +35,7 @@ LAYERS = {
     "db": 4,
     "crawler.pipeline": 5,
     "crawler.demo": 5,
+    "crawler.cite": 5,
     "crawler.watch": 6,
     "crawler.web": 7,
     "crawler.cli": 8,

@@ -54,7 +54,7 @@ def test_reworded_sentence_is_modified_with_its_words() -> None:
     )
     assert change.words_added == 2 and change.words_removed == 0
     assert ("insert", "phone number,") in change.redline
-    assert result.summary == "1 section modified"
+    assert result.summary == "'Information We Collect' modified"
 
 
 def test_moved_section_is_not_delete_plus_insert() -> None:
@@ -86,7 +86,7 @@ def test_added_and_removed_sections() -> None:
     assert run(BASE, new) == [("added", None, "Data Retention", "substantive")]
     assert run(new, BASE) == [("removed", "Data Retention", None, "substantive")]
     result = diff(split_sections(BASE), split_sections(new))
-    assert result.summary == "1 section added: 'Data Retention'"
+    assert result.summary == "'Data Retention' added"
 
 
 def test_split_section() -> None:

@@ -131,10 +131,20 @@ def _policy_id(db: Any, config: Config, name: str) -> int:
 
 
 def _resolve_version(db: Any, pid: int, value: str, option: str) -> dict[str, Any]:
-    """A version number, or a date (the version in force at the end of that day)."""
+    """A version named by its stable id (2021-07-05-8f5090, or its hash part alone), its
+    number (an ordinal: 1 is the oldest text known), or a date (the version in force at the
+    end of that day; a month or a year means its last day)."""
     from db import store
 
     versions = store.history(db, pid)
+    value = value.strip()
+    if store.UID.match(value.lower()) and not value.isdigit():
+        vid = store.version_by_uid(db, pid, value)
+        if vid is None:
+            raise click.BadParameter(
+                f"no version {value!r} (see `policytrail history` for the ids)", param_hint=option
+            )
+        return next(v for v in versions if v["id"] == vid)
     if value.isdigit() and len(value) < 4:
         number = int(value)
         if not 1 <= number <= len(versions):
@@ -142,14 +152,15 @@ def _resolve_version(db: Any, pid: int, value: str, option: str) -> dict[str, An
         return versions[number - 1]
     end = _date_to_ts(value, option, end=True)
     assert end is not None
-    in_force = None
-    for timestamp, version_id in store.capture_timeline(db, pid):
-        if timestamp > end:
-            break
-        in_force = version_id
-    if in_force is None:
+    vid = store.version_in_force(db, pid, end)
+    if vid is None:
         raise click.BadParameter(f"no version was captured by {value}", param_hint=option)
-    return next(v for v in versions if v["id"] == in_force)
+    return next(v for v in versions if v["id"] == vid)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 policy", "2 policies"."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _table(title: str, columns: list[str], rows_: list[list[str]]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from typing import Any
 
 import click
 
@@ -13,8 +15,10 @@ from crawler.cli.base import (
     _date_to_ts,
     _echo_json,
     _policy_id,
+    _resolve_version,
     _table,
     cli,
+    plural,
 )
 
 log = logging.getLogger("policytrail")
@@ -25,14 +29,20 @@ log = logging.getLogger("policytrail")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def history(obj: Context, name: str, as_json: bool) -> None:
-    """The versions of policy NAME, oldest first, with the change that brought each."""
+    """The versions of policy NAME, oldest first, with the change that brought each.
+
+    `id` is each version's stable id, for citing and for `show --version` / `diff`; `#` is an
+    ordinal that changes when an older text is found."""
+    from crawler.cite import replay_prefix, version_evidence
     from db import store
 
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name)
     versions = store.history_with_changes(db, pid)
     if as_json:
+        prefix = replay_prefix(db, pid, config.archive.url)
         fields = (
+            "uid",
             "number",
             "first_seen",
             "last_seen",
@@ -42,14 +52,23 @@ def history(obj: Context, name: str, as_json: bool) -> None:
             "change",
             "substantive",
         )
-        _echo_json([{k: v[k] for k in fields} for v in versions])
+        _echo_json(
+            [
+                {
+                    **{k: v[k] for k in fields},
+                    **version_evidence(db, v["id"], prefix),
+                }
+                for v in versions
+            ]
+        )
         return
     _table(
-        f"{name}: {len(versions)} versions",
-        ["#", "first seen", "last seen", "snapshots", "words", "change"],
+        f"{name}: {plural(len(versions), 'version')}",
+        ["#", "id", "first seen", "last seen", "snapshots", "words", "change"],
         [
             [
                 str(v["number"]),
+                v["uid"],
                 v["first_seen"][:10],
                 v["last_seen"][:10],
                 str(v["snapshots"]),
@@ -93,36 +112,35 @@ def policies(obj: Context, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("name")
-@click.option("--at", "at", help="The text as it stood on this date (YYYY[-MM[-DD]]).")
-@click.option("--version", "number", type=int, help="The text of version N.")
+@click.option(
+    "--at",
+    "at",
+    help="The text as it stood on this date (YYYY[-MM[-DD]]; a month or year: its end).",
+)
+@click.option(
+    "--version",
+    "ref",
+    help="The text of this version: its id (2021-07-05-8f5090) or number (1 is the oldest).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def show(obj: Context, name: str, at: str | None, number: int | None, as_json: bool) -> None:
-    """The text of policy NAME as it stood then (default: now), in the corpus format."""
+def show(obj: Context, name: str, at: str | None, ref: str | None, as_json: bool) -> None:
+    """The text of policy NAME as it stood then (default: now), in the corpus format.
+
+    --at 2020-02 (or 2020) means the end of that month (or year): the text in force on its
+    last day."""
     from crawler.archive import ArchiveEndpoint, timestamp_to_datetime
+    from crawler.cite import citation, replay_prefix, version_evidence
     from crawler.text.render import archive_provenance, live_provenance, render_with_provenance
     from db import store
 
-    if at and number:
+    if at and ref:
         raise click.UsageError("give --at or --version, not both")
-    end = _date_to_ts(at, "--at", end=True) if at else "99999999999999"
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name)
-    versions = store.history(db, pid)
-    if not versions:
+    if not store.history(db, pid):
         raise click.ClickException(f"{name} has no version yet; run `policytrail backfill {name}`")
-    if number is not None:
-        if not 1 <= number <= len(versions):
-            raise click.BadParameter(
-                f"there are versions 1 to {len(versions)}", param_hint="--version"
-            )
-        version = versions[number - 1]
-    else:
-        assert end is not None
-        vid = store.version_in_force(db, pid, end)
-        if vid is None:
-            raise click.BadParameter(f"no version was captured by {at}", param_hint="--at")
-        version = next(v for v in versions if v["id"] == vid)
+    version = _resolve_version(db, pid, ref or at or "9999", "--version" if ref else "--at")
     text = store.version_text(db, version["id"])
     policy = store.policy_overview(db, name)
     assert policy is not None
@@ -141,7 +159,16 @@ def show(obj: Context, name: str, at: str | None, number: int | None, as_json: b
             endpoint.is_internet_archive,
         )
     if as_json:
-        _echo_json({**version, "provenance": line, "text": text})
+        evidence = version_evidence(db, version["id"], replay_prefix(db, pid, config.archive.url))
+        _echo_json(
+            {
+                **version,
+                **evidence,
+                "citation": citation(policy, version, evidence),
+                "provenance": line,
+                "text": text,
+            }
+        )
         return
     click.echo(render_with_provenance(line, text), nl=False)
 
@@ -150,36 +177,51 @@ def show(obj: Context, name: str, at: str | None, number: int | None, as_json: b
 @click.option("--since", help="Only changes from this date (YYYY[-MM[-DD]]).")
 @click.option("--policy", "name", help="Only this policy.")
 @click.option("--substantive", is_flag=True, help="Only substantive changes.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (the newest).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def changes(
-    obj: Context, since: str | None, name: str | None, substantive: bool, as_json: bool
+    obj: Context,
+    since: str | None,
+    name: str | None,
+    substantive: bool,
+    limit: int | None,
+    as_json: bool,
 ) -> None:
-    """Changes, newest first, with their section summaries."""
+    """Changes, newest first, with their section summaries and the window each happened in
+    (the last capture of the old text, the first of the new)."""
+    from crawler.cite import change_evidence, change_id, replay_prefix, window_text
     from db import store
 
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     start = _date_to_ts(since, "--since")
-    items = [
-        c
-        for c in store.changes(db, pid, store.ts_iso(start) if start else None, substantive)
-        if c["kind"] != "technical"
-    ]
+    items = store.changes(
+        db, pid, store.ts_iso(start) if start else None, substantive, limit, kind=None
+    )
+    items = [c for c in items if c["kind"] != "technical"]
+    prefixes: dict[int, str] = {}
+    for item in items:
+        policy_id = item["policy_id"]
+        if policy_id not in prefixes:
+            prefixes[policy_id] = replay_prefix(db, policy_id, config.archive.url)
+        item["id"] = change_id(item)
+        item.update(change_evidence(db, item, prefixes[policy_id]))
     if as_json:
         for item in items:
             item["sections"] = json.loads(item["sections"] or "[]")
         _echo_json(items)
         return
     _table(
-        f"{len(items)} changes",
-        ["date", "policy", "kind", "summary"],
+        plural(len(items), "change"),
+        ["date", "policy", "kind", "summary", "changed"],
         [
             [
                 c["at"][:10],
                 c["policy"],
                 c["kind"] + ("" if c["substantive"] else " (cosmetic)"),
                 c["summary"],
+                window_text(c),
             ]
             for c in items
         ],
@@ -208,31 +250,11 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
             'try plain words or a "quoted phrase"',
             param_hint="QUERY",
         ) from None
-    by_policy: dict[int, set[int]] = {}
-    for hit in hits:
-        by_policy.setdefault(hit["policy_id"], set()).add(hit["id"])
-    ranges: dict[int, list[dict[str, str | None]]] = {}
-    for policy_id, matching in by_policy.items():
-        merged: list[dict[str, str | None]] = []
-        previous_matched = False
-        for version_id, start, until in store.presence(db, policy_id):
-            if version_id in matching:
-                if previous_matched and merged:
-                    merged[-1]["until"] = store.ts_iso(until) if until else None
-                else:
-                    merged.append(
-                        {
-                            "from": store.ts_iso(start),
-                            "until": store.ts_iso(until) if until else None,
-                        }
-                    )
-                previous_matched = True
-            else:
-                previous_matched = False
-        ranges[policy_id] = merged
+    ranges = store.present_ranges(db, hits)
     results = [
         {
             "policy": h["policy"],
+            "version": h["uid"],
             "version_id": h["id"],
             "first_seen": h["first_seen"],
             "last_seen": h["last_seen"],
@@ -253,14 +275,27 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
             f"more than {store.RANK_AT_MOST:,} versions match: the most recently recorded "
             "first (narrow the query, or add --policy, to rank them)"
         )
-    for policy_id, _ in by_policy.items():
-        policy_name = next(h["policy"] for h in hits if h["policy_id"] == policy_id)
-        spans = ", ".join(
-            f"{(r['from'] or '')[:10]} → {(r['until'] or 'now')[:10]}" for r in ranges[policy_id]
-        )
-        click.echo(f"{policy_name}: present {spans}")
-        for hit in [h for h in hits if h["policy_id"] == policy_id][:3]:
-            click.echo(f"    {hit['first_seen'][:10]}: {hit['snippet']}")
+    _print_hits(hits, ranges)
+
+
+def _print_hits(hits: list[dict[str, Any]], ranges: dict[int, list[dict[str, Any]]]) -> None:
+    """Hits by policy: where the match was present, and up to three snippets each, the match
+    highlighted in a terminal and plain when piped."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from db import store
+
+    console = Console(highlight=False, soft_wrap=True)
+    for policy_id in dict.fromkeys(h["policy_id"] for h in hits):
+        mine = [h for h in hits if h["policy_id"] == policy_id]
+        spans = ", ".join(store.range_text(r) for r in ranges[policy_id])
+        console.print(Text(f"{mine[0]['policy']}: present {spans}", style="bold"))
+        for hit in mine[:3]:
+            line = Text(f"    {hit['uid']}: ")
+            for n, part in enumerate(re.split(r"\[\[|\]\]", hit["snippet"])):
+                line.append(part, style="reverse" if n % 2 else "")
+            console.print(line)
 
 
 @cli.command()

@@ -40,7 +40,10 @@ def _print_diff(
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    # Colour tells inserted from deleted words in a terminal; anywhere else (a pipe, a file,
+    # NO_COLOR), word markers do.
+    markers = not console.is_terminal or console.no_color
     console.print(Text(title, style="bold"))
     console.print(Text(result.summary, style="italic"))
     for item in _folded(result.changes):
@@ -67,9 +70,12 @@ def _print_diff(
         for op, part in item.redline:
             if not part:
                 continue
-            style = {"insert": "bold green", "delete": "red strike"}.get(op, "")
             if op == "equal" and len(part) > 300:
                 part = part[:140] + " … " + part[-140:]
+            if markers and op != "equal":
+                # As `git diff --word-diff` writes them: the meaning survives a pipe.
+                part = f"[-{part}-]" if op == "delete" else f"{{+{part}+}}"
+            style = "" if markers else {"insert": "bold green", "delete": "red strike"}.get(op, "")
             line.append(part + " ", style=style)
         console.print(line)
 
@@ -79,12 +85,17 @@ def _print_diff(
 @click.argument("a", required=False)
 @click.argument("b", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the same as --format json).")
 @click.pass_obj
-def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> None:
+def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str, as_json: bool) -> None:
     """What changed in policy NAME between versions A and B, section by section.
 
-    A and B are version numbers or dates (YYYY, YYYY-MM, YYYY-MM-DD: the version in force
-    then); by default the last two versions."""
+    A and B are version ids (2021-07-05-8f5090), numbers or dates (YYYY, YYYY-MM, YYYY-MM-DD:
+    the version in force at the end of that day, month or year); by default the last two
+    versions. In a terminal, inserted words are green and deleted ones struck through;
+    piped or redirected, they are marked [-deleted-] and {+inserted+}."""
+    if as_json:
+        fmt = "json"
     from crawler.text.diff import diff_texts
     from db import store
 
@@ -108,10 +119,10 @@ def diff(obj: Context, name: str, a: str | None, b: str | None, fmt: str) -> Non
         store.version_text(db, old["id"]), store.version_text(db, new["id"]), ignore
     )
     title = (
-        f"{name}: version {old['number']} ({old['first_seen'][:10]}) → version "
-        f"{new['number']} ({new['first_seen'][:10]})"
+        f"{name}: version {old['uid']} (#{old['number']}, first seen {old['first_seen'][:10]})"
+        f" → version {new['uid']} (#{new['number']}, first seen {new['first_seen'][:10]})"
     )
-    fields = ("number", "first_seen", "last_seen", "text_sha256")
+    fields = ("uid", "number", "first_seen", "last_seen", "text_sha256")
     _print_diff(result, fmt, title, {k: old[k] for k in fields}, {k: new[k] for k in fields})
 
 

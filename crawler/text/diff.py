@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import Any
 
 from crawler.text.sections import Section, plain
 
@@ -393,41 +394,57 @@ def _replace(change: SectionChange, **fields: object) -> SectionChange:
     return replace(change, **fields)  # type: ignore[arg-type]
 
 
-def _quoted(change: SectionChange) -> str:
-    heading = change.new_heading if change.new_heading is not None else change.old_heading
+SUMMARY_ORDER = ("modified", "added", "removed", "moved", "renamed", "split", "merged")
+SUMMARY_NAMES = 4  # sections named in a summary; the rest are counted ("and 3 more")
+
+
+def _named(change: dict[str, Any]) -> str:
+    old, new = change.get("old_heading"), change.get("new_heading")
+    if change.get("kind") == "renamed" and old and new:
+        return f"'{old}' renamed '{new}'"
+    heading = new if new is not None else old
     return f"'{heading}'" if heading else "the preamble"
 
 
+def summary_of(changes: Sequence[dict[str, Any]]) -> str:
+    """One line that names what changed: "'Data Retention' modified; 'Biometric Data' added;
+    1 cosmetic", at most SUMMARY_NAMES sections named, then "and N more". `changes` are
+    section changes as `SectionChange.to_dict` writes them (so stored changes can be
+    summarised again)."""
+    real = [c for c in changes if c.get("significance") == "substantive"]
+    cosmetic = sum(1 for c in changes if c.get("significance") == "cosmetic")
+    parts: list[str] = []
+    named = 0
+    for kind in SUMMARY_ORDER:
+        of_kind = [c for c in real if c.get("kind") == kind]
+        room = max(0, SUMMARY_NAMES - named)
+        if not of_kind or not room:
+            continue
+        names = [_named(c) for c in of_kind[:room]]
+        named += len(names)
+        verb = "" if kind == "renamed" else f" {kind}"
+        parts.append(", ".join(names) + verb)
+    more = len(real) - named
+    summary = "; ".join(parts)
+    if more:
+        summary += f"; and {more} more"
+    if cosmetic:
+        if summary:
+            summary += f"; {cosmetic} cosmetic"
+        else:
+            sections = "section" if cosmetic == 1 else "sections"
+            summary = f"{cosmetic} {sections} changed cosmetically only"
+    return summary or "no change"
+
+
 def _summarise(changes: tuple[SectionChange, ...]) -> Diff:
-    """One line: "3 sections modified, 1 added: 'Data Retention'; 1 cosmetic"."""
+    """The diff with its one-line summary (see `summary_of`)."""
     counts = Counter(c.kind for c in changes)
     substantive = any(c.significance == "substantive" for c in changes)
-    real = Counter(c.kind for c in changes if c.significance == "substantive")
-    cosmetic = sum(1 for c in changes if c.significance == "cosmetic")
-    parts: list[str] = []
-    for kind in ("modified", "added", "removed", "moved", "renamed", "split", "merged"):
-        n = real.get(kind, 0)
-        if not n:
-            continue
-        phrase = f"{n} {'section' if n == 1 else 'sections'} {kind}" if not parts else f"{n} {kind}"
-        if kind in ("added", "removed", "renamed", "split", "merged") and n <= 3:
-            phrase += ": " + ", ".join(
-                _quoted(c) for c in changes if c.kind == kind and c.significance == "substantive"
-            )
-        parts.append(phrase)
-    summary = ", ".join(parts)
-    if cosmetic:
-        note = (
-            f"{cosmetic} cosmetic"
-            if parts
-            else (
-                f"{cosmetic} {'section' if cosmetic == 1 else 'sections'} changed cosmetically only"
-            )
-        )
-        summary = f"{summary}; {note}" if parts else note
+    summary = summary_of([c.to_dict(redline=False) for c in changes if c.kind != "unchanged"])
     return Diff(
         changes,
-        summary or "no change",
+        summary,
         substantive,
         sum(c.words_added for c in changes),
         sum(c.words_removed for c in changes),
