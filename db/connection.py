@@ -5,6 +5,7 @@ timestamps in their own columns).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -115,3 +116,24 @@ def connect_readonly(path: str | Path) -> Database:
     conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")
     return Database(conn)
+
+
+DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+def date_bound(value: str, end: bool = False) -> str:
+    """YYYY, YYYY-MM or YYYY-MM-DD as a 14-digit timestamp: its first second, or with `end`
+    its last (a month or a year means its last day). Raises ValueError saying how to write it."""
+    match = DATE.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = match.groups()
+    try:
+        datetime(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid date ({exc})") from None
+    stamp = year + (month or "") + (day or "")
+    if not end:
+        return stamp.ljust(14, "0")
+    # Month and day padding past the calendar stays a valid bound for CDX and comparisons.
+    return stamp + {4: "1231235959", 6: "31235959"}.get(len(stamp), "235959")

@@ -63,8 +63,10 @@ from db.changes import (
     insert_change,
 )
 from db.connection import (
+    DATE,
     connect,
     connect_readonly,
+    date_bound,
     iso,
     rows,
     table_counts,
@@ -120,6 +122,8 @@ __all__ = [
     "table_counts",
     "rows",
     "connect_readonly",
+    "DATE",
+    "date_bound",
     "upsert_policy",
     "policy_id",
     "cdx_complete_through",

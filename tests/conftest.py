@@ -87,3 +87,7 @@ def needs_shared() -> None:
             f"{SHARED} is absent: the real corpus is only beside the checkout in CI "
             "and on development machines"
         )
+
+
+# The browser tests' fixtures (a real `serve`, Debian's Chromium), shared by their modules.
+from tests.web_fixtures import browser, server  # noqa: E402, F401

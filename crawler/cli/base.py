@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,6 @@ from crawler.config import Config, load_config
 from crawler.errors import CrawlerError
 
 log = logging.getLogger("policytrail")
-
-
-DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
 class Context:
@@ -52,31 +47,14 @@ def _errors() -> Iterator[None]:
 
 def _date_to_ts(value: str | None, option: str, end: bool = False) -> str | None:
     """YYYY, YYYY-MM or YYYY-MM-DD → a 14-digit timestamp bound (inclusive)."""
+    from db import store
+
     if value is None:
         return None
-    match = DATE_RE.match(value.strip())
-    if not match:
-        raise click.BadParameter(
-            f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD", param_hint=option
-        )
-    year, month, day = match.groups()
     try:
-        datetime(int(year), int(month or 1), int(day or 1))
+        return store.date_bound(value, end)
     except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not a valid date ({exc})", param_hint=option
-        ) from None
-    stamp = year + (month or "") + (day or "")
-    return stamp.ljust(14, "9" if end else "0") if not end else _end_bound(stamp)
-
-
-def _end_bound(stamp: str) -> str:
-    # Pad an end date to the last second it covers; month/day padding stays valid for CDX.
-    if len(stamp) == 4:
-        return stamp + "1231235959"
-    if len(stamp) == 6:
-        return stamp + "31235959"
-    return stamp + "235959"
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 @click.group()

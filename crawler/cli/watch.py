@@ -183,5 +183,16 @@ def serve(obj: Context, host: str, port: int) -> None:
     from db import store
 
     store.connect(config.database).close()  # bring the schema up to date once, then read only
+    import socket
+
+    try:  # a busy port is one line, not uvicorn's traceback
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another with --port"
+        ) from None
+    site_url = next((a.site_url for a in config.alerts if a.type == "feed" and a.site_url), "")
+    app = create_app(config.database, archive_url=config.archive.url, site_url=site_url)
     click.echo(f"policytrail serve: http://{host}:{port}/ (read-only; Ctrl-C to stop)", err=True)
-    uvicorn.run(create_app(config.database), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

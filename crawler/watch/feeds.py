@@ -8,32 +8,52 @@ import json
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape as xml_escape
 
 from sqlite_utils import Database
 
+from crawler.cite import change_evidence, replay_prefix, window_text
 from crawler.config import AlertConfig
 from db import store
 
 FEED_ENTRIES = 50
 
 
-def atom_feed(title: str, feed_id: str, entries: list[dict[str, Any]], updated: str) -> str:
+def atom_feed(
+    title: str,
+    feed_id: str,
+    entries: list[dict[str, Any]],
+    updated: str,
+    *,
+    self_link: str = "",
+    alternate: str = "",
+) -> str:
+    """An Atom document (RFC 4287): a feed-level author, `self` and `alternate` links when
+    known (relative ones resolve against the feed's own address), and per entry a title, id,
+    date, link and HTML content."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{xml_escape(title)}</title>",
         f"<id>{xml_escape(feed_id)}</id>",
         f"<updated>{updated}</updated>",
+        "<author><name>policytrail</name></author>",
         "<generator>policytrail</generator>",
     ]
+    if self_link:
+        parts.append(
+            f'<link rel="self" type="application/atom+xml" href="{xml_escape(self_link)}"/>'
+        )
+    if alternate:
+        parts.append(f'<link rel="alternate" type="text/html" href="{xml_escape(alternate)}"/>')
     for entry in entries:
         parts += [
             "<entry>",
             f"<title>{xml_escape(entry['title'])}</title>",
             f"<id>{xml_escape(entry['id'])}</id>",
             f"<updated>{entry['updated']}</updated>",
-            f'<link href="{xml_escape(entry["link"])}"/>',
+            f'<link rel="alternate" type="text/html" href="{xml_escape(entry["link"])}"/>',
             f'<content type="html">{xml_escape(entry["html"])}</content>',
             "</entry>",
         ]
@@ -41,11 +61,67 @@ def atom_feed(title: str, feed_id: str, entries: list[dict[str, Any]], updated: 
     return "\n".join(parts) + "\n"
 
 
+def page_link(site_url: str, path: str) -> str:
+    """A link to one of the web pages: absolute under `site_url`, else relative to a feed
+    served by those pages."""
+    return f"{site_url.rstrip('/')}{path}" if site_url else path.lstrip("/")
+
+
+def change_entry(db: Database, change: dict[str, Any], site_url: str | None) -> dict[str, Any]:
+    """An Atom entry for a change: linking to its diff page when the pages' address is known
+    (`site_url`, "" for relative links), else to the archived capture of the new text."""
+    sections = json.loads(change["sections"] or "[]")
+    items = "".join(
+        f"<li>{escape(s['kind'])}: {escape(str(s['new_heading'] or s['old_heading'] or ''))}"
+        f" ({escape(s['significance'])})</li>"
+        for s in sections
+    )
+    prefix = replay_prefix(db, change["policy_id"])
+    evidence = change_evidence(db, change, prefix)
+    name = quote(change["policy"], safe="")
+    if site_url is not None:
+        query = urlencode(
+            {"a": change["from_version"], "b": change["to_version"]}
+            if change.get("from_version")
+            else {"b": change["to_version"]}
+        )
+        link = page_link(site_url, f"/p/{name}/diff?{query}")
+    else:
+        new = evidence.get("new_first_capture")
+        link = new["link"] if new else change["policy_url"]
+    window = window_text(evidence)
+    return {
+        "title": f"{change['policy']}: {change['summary']}",
+        "id": f"urn:policytrail:change:{change['policy']}:{change['at_timestamp']}:"
+        f"{change['to_version_id']}",
+        "updated": change["at"],
+        "link": link,
+        "html": f"<p>{escape(change['summary'])}</p><p>Changed {escape(window)}.</p>"
+        f"<ul>{items}</ul>",
+    }
+
+
+def problem_entry(problem: dict[str, Any], site_url: str | None) -> dict[str, Any]:
+    """An Atom entry for a problem: linking to the policy's page (or its URL)."""
+    name = quote(problem["policy"], safe="")
+    link = page_link(site_url, f"/p/{name}") if site_url is not None else problem["policy_url"]
+    return {
+        "title": f"{problem['policy']}: {problem['kind']}",
+        "id": f"urn:policytrail:problem:{problem['id']}",
+        "updated": problem["opened_at"],
+        "link": link,
+        "html": f"<p>{escape(problem['detail'])}</p>",
+    }
+
+
 def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_only: bool) -> Path:
-    """Rewrite the Atom files: one per policy and `all.atom`, from the stored changes."""
+    """Rewrite the Atom files: one per policy and `all.atom`, from the stored changes; and
+    `problems.atom`. Entries link to the web pages under the sink's `site_url`, else to the
+    archived captures."""
     folder = Path(sink.dir)
     folder = folder if folder.is_absolute() else config_dir / folder
     folder.mkdir(parents=True, exist_ok=True)
+    site = sink.site_url.rstrip("/") or None
     changes = [
         c
         for c in store.changes(db, substantive_only=substantive_only, kind="change", limit=5000)
@@ -54,23 +130,7 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
     by_policy: dict[str, list[dict[str, Any]]] = {}
     entries_all = []
     for change in changes:
-        policy_url = db.execute(
-            "SELECT url FROM policies WHERE id = ?", [change["policy_id"]]
-        ).fetchone()[0]
-        sections = json.loads(change["sections"] or "[]")
-        items = "".join(
-            f"<li>{escape(s['kind'])}: {escape(str(s['new_heading'] or s['old_heading'] or ''))}"
-            f" ({escape(s['significance'])})</li>"
-            for s in sections
-        )
-        entry = {
-            "title": f"{change['policy']}: {change['summary']}",
-            "id": f"urn:policytrail:change:{change['policy']}:{change['at_timestamp']}:"
-            f"{change['to_version_id']}",
-            "updated": change["at"],
-            "link": policy_url,
-            "html": f"<p>{escape(change['summary'])}</p><ul>{items}</ul>",
-        }
+        entry = change_entry(db, change, site)
         by_policy.setdefault(change["policy"], []).append(entry)
         entries_all.append(entry)
     updated = entries_all[0]["updated"] if entries_all else "1970-01-01T00:00:00Z"
@@ -82,18 +142,25 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
                 f"urn:policytrail:feed:{name}",
                 entries[:FEED_ENTRIES],
                 entries[0]["updated"],
+                self_link=f"{site}/p/{quote(name, safe='')}/changes.atom" if site else "",
+                alternate=f"{site}/p/{quote(name, safe='')}" if site else "",
             ),
         )
     _atomic_write(
         folder / "all.atom",
         atom_feed(
-            "All policy changes", "urn:policytrail:feed:all", entries_all[:FEED_ENTRIES], updated
+            "All policy changes",
+            "urn:policytrail:feed:all",
+            entries_all[:FEED_ENTRIES],
+            updated,
+            self_link=f"{site}/changes.atom" if site else "",
+            alternate=f"{site}/changes" if site else "",
         ),
     )
     problems = list(
         store.rows(
             db,
-            "SELECT p.*, q.name AS policy FROM problems p JOIN policies q "
+            "SELECT p.*, q.name AS policy, q.url AS policy_url FROM problems p JOIN policies q "
             "ON q.id = p.policy_id ORDER BY p.opened_at DESC LIMIT 50",
         )
     )
@@ -102,16 +169,7 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
         atom_feed(
             "Problems (not policy changes)",
             "urn:policytrail:feed:problems",
-            [
-                {
-                    "title": f"{p['policy']}: {p['kind']}",
-                    "id": f"urn:policytrail:problem:{p['id']}",
-                    "updated": p["opened_at"],
-                    "link": "",
-                    "html": f"<p>{escape(p['detail'])}</p>",
-                }
-                for p in problems
-            ],
+            [problem_entry(p, site) for p in problems],
             problems[0]["opened_at"] if problems else updated,
         ),
     )
