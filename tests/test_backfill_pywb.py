@@ -135,11 +135,10 @@ def test_changes_follow_the_timeline_with_section_summaries(
     ]
     assert all(c["substantive"] for c in changes)
     assert changes[1]["summary"] == (
-        "1 section modified, 2 added: 'Legal Bases for Processing', 'Your Rights'; 1 cosmetic"
+        "'Contact Us' modified; 'Legal Bases for Processing', 'Your Rights' added; 1 cosmetic"
     )
-    assert (
-        changes[3]["summary"] == "1 section moved, 1 renamed: 'How We Share Information'; "
-        "1 cosmetic"
+    assert changes[3]["summary"] == (
+        "'Cookies' moved; 'Sharing' renamed 'How We Share Information'; 1 cosmetic"
     )
     assert "'Biometric Data'" in changes[4]["summary"]
     # A second run records nothing new.

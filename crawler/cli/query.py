@@ -136,6 +136,7 @@ def show(obj: Context, name: str, at: str | None, ref: str | None, as_json: bool
 
     if at and ref:
         raise click.UsageError("give --at or --version, not both")
+    _date_to_ts(at, "--at", end=True)  # a bad date is a usage error before anything is opened
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name)
     if not store.history(db, pid):
