@@ -16,14 +16,57 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.errors import ConfigError
 from db import migrations
 
+MIGRATION_SET = "policytrail"
 
-def connect(path: str | Path) -> Database:
+
+def check_file(path: str | Path, create: bool = True) -> None:
+    """Refuse a file that is not policytrail's database, before anything is written to it:
+    ConfigError naming the file and the fix. A missing or empty file is a new database when
+    `create`; read-only commands pass create=False and never create tables."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        if create:
+            return
+        raise ConfigError(f"{path}: no database yet; run `policytrail backfill` first")
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise ConfigError(f"{path}: cannot open the database ({exc})") from None
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        marked = (
+            "_sqlite_migrations" in tables
+            and conn.execute(
+                "SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1", [MIGRATION_SET]
+            ).fetchone()
+        )
+    except sqlite3.DatabaseError:
+        raise ConfigError(
+            f"{path}: not a SQLite database; set database.path to a policytrail database or to "
+            "a new file name"
+        ) from None
+    finally:
+        conn.close()
+    if tables and not marked:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise ConfigError(
+            f"{path}: a SQLite database of another program (tables {shown}); policytrail "
+            "never writes into it: set database.path to a new file name"
+        )
+    if not tables and not create:
+        raise ConfigError(f"{path}: an empty database; run `policytrail backfill` first")
+
+
+def connect(path: str | Path, create: bool = True) -> Database:
     """Open (and migrate) the database file, in WAL mode so readers never block the writer.
+    Refuses (ConfigError) a file that is not policytrail's (see `check_file`).
 
     Safe when several processes open the same new file at once (`run` and `serve`, say): the
     busy timeout comes first, and pending migrations run under one write lock."""
+    check_file(path, create)
     # Driver autocommit: every write is either one statement or inside `writing(db)`.
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")

@@ -201,9 +201,11 @@ def stats(db: Database) -> dict[str, Any]:
 
 
 def export_rows(db: Database, pid: int | None = None) -> list[dict[str, Any]]:
-    sql = """SELECT p.name AS policy, p.url, p.kind, v.id, v.first_seen, v.last_seen,
+    sql = """SELECT p.name AS policy, p.url, p.kind, v.id, v.uid, v.first_seen, v.last_seen,
                v.first_timestamp, v.last_timestamp, v.captures AS snapshots, v.words,
-               v.text_sha256, v.title, v.text, v.policy_id
+               v.text_sha256, v.title, v.text, v.policy_id,
+               (SELECT c.summary FROM changes c WHERE c.to_version_id = v.id
+                ORDER BY c.at_timestamp LIMIT 1) AS summary
              FROM versions v JOIN policies p ON p.id = v.policy_id WHERE v.captures > 0"""
     params: list[Any] = []
     if pid is not None:

@@ -64,6 +64,8 @@ from db.changes import (
 )
 from db.connection import (
     DATE,
+    MIGRATION_SET,
+    check_file,
     connect,
     connect_readonly,
     date_bound,
@@ -115,6 +117,8 @@ from db.versions import (
 
 __all__ = [
     "Database",
+    "MIGRATION_SET",
+    "check_file",
     "connect",
     "writing",
     "iso",

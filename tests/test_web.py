@@ -89,7 +89,8 @@ def test_archived_scripts_stay_inert(server: tuple[str, Path], browser: object) 
 def test_read_only_and_live_while_writing(server: tuple[str, Path]) -> None:
     base, db_path = server
     assert httpx.post(base + "/p/larkspur-privacy").status_code == 405
-    assert httpx.get(base + "/p/nope").status_code == 404
+    missing = httpx.get(base + "/p/nope")
+    assert missing.status_code == 404 and "<h1>Not found (404)</h1>" in missing.text
     # Another process writes while the server reads.
     db = store.connect(db_path)
     now = datetime(2026, 2, 1, tzinfo=UTC)

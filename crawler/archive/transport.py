@@ -32,6 +32,7 @@ DEFAULT_RETRY_AFTER = 60.0
 
 
 MAX_RATE_LIMIT_WAITS = 20
+CONNECT_RETRIES = 2  # an archive refusing connections fails in about 3 s, not 30
 
 
 MAX_BODY_BYTES = 50 * 1024 * 1024  # after decompression: a bigger "page" is refused
@@ -141,8 +142,12 @@ class Transport:
             limiter.acquire()
             with self._lock:
                 self.requests[kind] += 1
+            unreachable = False
             try:
                 response = self._read(url, params)
+            except httpx.ConnectError as exc:  # refused, or no such host: the archive is down
+                problem = f"cannot reach the archive (ConnectError: {exc})"
+                unreachable = True
             except httpx.RequestError as exc:  # transport errors, timeouts, decoding errors
                 problem = f"{type(exc).__name__}: {exc}"
             except BodyError as exc:
@@ -165,13 +170,25 @@ class Transport:
                     return response
                 problem = f"HTTP {response.status_code}"
             attempt += 1
-            if attempt > self.retries:
+            # An archive that refuses connections is down or mistyped: say so in seconds.
+            retries = min(self.retries, CONNECT_RETRIES) if unreachable else self.retries
+            if attempt > retries:
+                fix = "; check archive.url and the network" if unreachable else ""
                 raise FetchError(
-                    f"{problem} after {attempt} attempts: {url}; it is retried on the next run",
+                    f"{problem} after {attempt} attempts: {url}{fix}; it is retried on the "
+                    "next run",
                     url=url,
                 )
             delay = self.backoff * 2 ** (attempt - 1)
-            log.info("%s from %s; retry %d in %.0f s", problem, url, attempt, delay)
+            log.log(
+                logging.WARNING if unreachable else logging.INFO,
+                "%s from %s; retry %d of %d in %.0f s",
+                problem,
+                url,
+                attempt,
+                retries,
+                delay,
+            )
             self.limiters.clock.sleep(delay)
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from crawler.cli.base import Context, _date_to_ts, _errors, _open_db, cli
+from crawler.cli.base import Context, _date_to_ts, _errors, _open_db, cli, plural
 from crawler.cli.query import history
-from crawler.config import KINDS, add_policy
+from crawler.config import KINDS, Config, add_policy
 from crawler.errors import ConfigError, CrawlerError
 from crawler.text.diff import ignore_patterns
 
@@ -107,6 +107,10 @@ def backfill(
 
     from_ts = _date_to_ts(from_date, "--from")
     to_ts = _date_to_ts(to_date, "--to", end=True)
+    if from_ts and to_ts and from_ts > to_ts:
+        raise click.BadParameter(
+            f"--from {from_date} is after --to {to_date}; swap them", param_hint="--from"
+        )
     try:
         parse_strategy(strategy)
     except ValueError as exc:
@@ -118,7 +122,8 @@ def backfill(
             raise ConfigError(
                 f"{config.path}: no [[policy]] tables; add one with `policytrail add URL`"
             )
-    db = store.connect(config.database)
+    with _errors():
+        db = store.connect(config.database)
     limiters = Limiters(config.archive.cdx_per_minute, config.archive.playback_per_second)
     update, stop = _progress_printer("captures")
     failures = 0
@@ -152,14 +157,24 @@ def backfill(
                 failures += 1 if result.failed else 0
         finally:
             stop()
+    _write_feeds(config, db)
     click.echo(
-        f"backfill: {len(policies)} policies, {totals['captures']} captures found, "
+        f"backfill: {plural(len(policies), 'policy', 'policies')}, {totals['captures']} captures found, "
         f"{totals['playback']} playback requests, {totals['fetched']} bodies fetched, "
         f"{totals['new_versions']} new versions ({totals['versions']} in all)"
         + (f", {failures} with failures (rerun to retry)" if failures else "")
     )
     if failures:
         sys.exit(1)
+
+
+def _write_feeds(config: Config, db: Any) -> None:
+    """The feed sinks' files follow the database after a backfill too, not only after alerts."""
+    from crawler.watch.feeds import write_feeds
+
+    for sink in config.alerts:
+        if sink.type == "feed":
+            write_feeds(db, sink, config.path.parent, sink.threshold == "substantive")
 
 
 @cli.command()

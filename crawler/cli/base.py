@@ -79,14 +79,12 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
 FORMATS = click.Choice(["text", "json", "markdown", "html"])
 
 
-def _open_db(config: Config) -> Any:
+def _open_db(config: Config, create: bool = False) -> Any:
+    """The database, for a command that reads it (`create`: or may start it)."""
     from db import store
 
-    if not config.database.exists():
-        raise click.ClickException(
-            f"{config.database}: no database yet; run `policytrail backfill` first"
-        )
-    return store.connect(config.database)
+    with _errors():
+        return store.connect(config.database, create=create)
 
 
 def _config_and_db(obj: Context) -> tuple[Config, Any]:
@@ -147,10 +145,15 @@ def _table(title: str, columns: list[str], rows_: list[list[str]]) -> None:
 
     table = Table(title=title)
     for i, column in enumerate(columns):
-        table.add_column(column, overflow="fold", no_wrap=i == 0)
+        # Ids and dates stay whole; the other columns wrap.
+        whole = i == 0 or column in ("id", "first seen", "last seen", "date")
+        table.add_column(column, overflow="fold", no_wrap=whole)
     for row in rows_:
         table.add_row(*row)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: no terminal width to fit, so roomier
+        console = Console(width=140)
+    console.print(table)
 
 
 def _echo_json(data: object) -> None:

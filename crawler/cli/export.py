@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
-from crawler.cli.base import Context, _config_and_db, _policy_id, cli
+from crawler.cli.base import Context, _config_and_db, _policy_id, cli, plural
 
 log = logging.getLogger("policytrail")
 
@@ -19,71 +21,100 @@ def _safe_part(value: str) -> str:
     return cleaned[:100]
 
 
+FIELDS = [
+    "policy",
+    "url",
+    "kind",
+    "uid",
+    "number",
+    "first_seen",
+    "last_seen",
+    "snapshots",
+    "words",
+    "text_sha256",
+    "title",
+    "summary",
+    "first_capture",
+]
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(["md", "jsonl", "csv"]), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "jsonl", "csv"]),
+    help="md (default), jsonl or csv; a TARGET ending in .csv or .jsonl sets it too.",
 )
 @click.option("--policy", "name", help="Only this policy.")
 @click.pass_obj
-def export(obj: Context, directory: Path, fmt: str, name: str | None) -> None:
-    """Write every version: md as DIR/<domain>/<kind>/<YYYY-MM-DD>.md in the corpus format,
-    jsonl and csv as one row per version with its metadata."""
-    import csv
+def export(obj: Context, target: Path, fmt: str | None, name: str | None) -> None:
+    """Write every version: md as TARGET/<domain>/<kind>/<YYYY-MM-DD>.md in the corpus format
+    (a second version first seen the same day adds its id's hash); jsonl and csv as one row
+    per version (stable id, dates, summary, archived capture) into TARGET/versions.<fmt>, or
+    into TARGET itself when it names a .jsonl or .csv file. A rerun rewrites the same files."""
+    from crawler.cite import replay_prefix, version_evidence
+    from db import store
+
+    suffix = target.suffix.lower().lstrip(".")
+    fmt = fmt or (suffix if suffix in ("csv", "jsonl") else "md")
+    config, db = _config_and_db(obj)
+    pid = _policy_id(db, config, name) if name else None
+    items = store.export_rows(db, pid)
+    prefixes: dict[int, str] = {}
+    for item in items:
+        if item["policy_id"] not in prefixes:
+            prefixes[item["policy_id"]] = replay_prefix(db, item["policy_id"], config.archive.url)
+        first = version_evidence(db, item["id"], prefixes[item["policy_id"]])["first_capture"]
+        item["first_capture"] = first["link"] if first else ""
+    if fmt in ("jsonl", "csv"):
+        path = target if suffix == fmt else target / f"versions.{fmt}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_rows(path, fmt, items)
+        click.echo(f"exported {plural(len(items), 'version')} to {path}")
+        return
+    written = _write_markdown(config, db, target.resolve(), items)
+    click.echo(f"exported {plural(written, 'version')} to {target.resolve()}")
+
+
+def _write_rows(path: Path, fmt: str, items: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as out:
+        if fmt == "jsonl":
+            for item in items:
+                row = {**{k: item[k] for k in FIELDS}, "text": item["text"]}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(items)
+    tmp.replace(path)
+
+
+def _write_markdown(config: Any, db: Any, root: Path, items: list[dict[str, Any]]) -> int:
+    """One file per version, named by the day it was first seen (and its id's hash when two
+    versions in one folder share a day): the same names on every run."""
+    from collections import Counter
 
     from crawler.archive import ArchiveEndpoint, timestamp_to_datetime
     from crawler.text import host_of
     from crawler.text.render import archive_provenance, live_provenance, render_with_provenance
     from db import store
 
-    config, db = _config_and_db(obj)
-    pid = _policy_id(db, config, name) if name else None
-    items = store.export_rows(db, pid)
-    root = directory.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    fields = [
-        "policy",
-        "url",
-        "kind",
-        "number",
-        "first_seen",
-        "last_seen",
-        "snapshots",
-        "words",
-        "text_sha256",
-        "title",
-    ]
-    if fmt == "jsonl":
-        with (root / "versions.jsonl").open("w", encoding="utf-8") as out:
-            for item in items:
-                out.write(
-                    json.dumps(
-                        {**{k: item[k] for k in fields}, "text": item["text"]}, ensure_ascii=False
-                    )
-                    + "\n"
-                )
-        click.echo(f"exported {len(items)} versions to {root / 'versions.jsonl'}")
-        return
-    if fmt == "csv":
-        with (root / "versions.csv").open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(items)
-        click.echo(f"exported {len(items)} versions to {root / 'versions.csv'}")
-        return
     endpoint = ArchiveEndpoint.from_url(config.archive.url)
-    written = 0
+    placed = []
     for item in items:
         folder = (root / _safe_part(host_of(item["url"])) / _safe_part(item["kind"])).resolve()
-        if root not in folder.parents:
-            raise click.ClickException(f"refusing to write outside {root}: {folder}")
+        day = item["first_seen"][:10]
+        if root not in folder.parents or not DAY.fullmatch(day):
+            raise click.ClickException(f"refusing to write outside {root}: {folder} {day!r}")
+        placed.append((folder, day, item))
+    days = Counter((folder, day) for folder, day, _ in placed)
+    for folder, day, item in placed:
         folder.mkdir(parents=True, exist_ok=True)
-        stem = item["first_seen"][:10]
-        path = folder / f"{stem}.md"
-        n = 2
-        while path.exists():
-            path = folder / f"{stem}-{n}.md"
-            n += 1
+        stem = day if days[(folder, day)] == 1 else f"{day}-{item['text_sha256'][:8]}"
         snapshot = store.first_snapshot(db, item["id"])
         if snapshot and snapshot["source"] == "live":
             line = live_provenance(
@@ -97,6 +128,7 @@ def export(obj: Context, directory: Path, fmt: str, name: str | None) -> None:
                 endpoint.base,
                 endpoint.is_internet_archive,
             )
-        path.write_text(render_with_provenance(line, item["text"]), encoding="utf-8")
-        written += 1
-    click.echo(f"exported {written} versions to {root}")
+        (folder / f"{stem}.md").write_text(
+            render_with_provenance(line, item["text"]), encoding="utf-8"
+        )
+    return len(placed)

@@ -241,14 +241,16 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
 
     from db import store
 
+    how = 'write words (all must appear), a "quoted phrase", or word* for a prefix'
+    if not query.strip():
+        raise click.BadParameter(f"an empty query; {how}", param_hint="QUERY")
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     try:
         hits = store.search(db, store.fts_query(query), pid, limit)
-    except sqlite3.OperationalError as exc:
+    except sqlite3.OperationalError:
         raise click.BadParameter(
-            f"{query!r} is not a search query SQLite understands ({exc}); "
-            'try plain words or a "quoted phrase"',
+            f"{query!r} is not a search query full-text search understands; {how}",
             param_hint="QUERY",
         ) from None
     ranges = store.present_ranges(db, hits)

@@ -194,6 +194,13 @@ def extract(
         raise click.BadParameter(
             "write the 14-digit Wayback timestamp, e.g. 20180905001402", param_hint="--timestamp"
         )
+    from crawler.config.load import valid_selector
+
+    for option, value in (("--select", select), ("--remove", remove)):
+        if value is not None and not valid_selector(value):
+            raise click.BadParameter(
+                f"{value!r} is not a CSS selector lexbor can parse", param_hint=option
+            )
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     for path in files:

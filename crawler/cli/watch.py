@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import click
 
-from crawler.cli.base import Context, _config_and_db, _errors, cli
+from crawler.cli.base import Context, _config_and_db, _errors, cli, plural
 from crawler.errors import ConfigError
 from crawler.text.diff import ignore_patterns
 
@@ -37,11 +37,15 @@ def run(obj: Context, tick: float) -> None:
             raise ConfigError(
                 f"{config.path}: no [[policy]] tables; add one with `policytrail add URL`"
             )
-    store.connect(config.database).close()
+        store.connect(config.database).close()
     click.echo(
-        f"policytrail run: {len(config.policies)} policies, {len(config.alerts)} alert "
-        f"sinks, database {config.database}; Ctrl-C to stop",
+        f"policytrail run: {plural(len(config.policies), 'policy', 'policies')}, "
+        f"{plural(len(config.alerts), 'alert sink')}, database {config.database}; Ctrl-C to stop",
         err=True,
+    )
+    # A long-running job's log is its output: one line per check, sync and delivery.
+    logging.getLogger("crawler.watch").setLevel(
+        min(logging.INFO, logging.getLogger().getEffectiveLevel())
     )
     run_forever(config, tick)
     click.echo("policytrail run: stopped", err=True)
@@ -62,7 +66,7 @@ def check(obj: Context, names: tuple[str, ...], no_deliver: bool, as_json: bool)
     with _errors():
         config = obj.config
         policies = config.select_policies(names)
-    db = store.connect(config.database)
+        db = store.connect(config.database)
     now = datetime.now(UTC)
     results = []
     watcher = Watcher(config)
@@ -176,13 +180,10 @@ def serve(obj: Context, host: str, port: int) -> None:
 
     with _errors():
         config = obj.config
-    if not config.database.exists():
-        raise click.ClickException(
-            f"{config.database}: no database yet; run `policytrail backfill` first"
-        )
     from db import store
 
-    store.connect(config.database).close()  # bring the schema up to date once, then read only
+    with _errors():  # a policytrail database (never created here), its schema brought up to date
+        store.connect(config.database, create=False).close()
     import socket
 
     try:  # a busy port is one line, not uvicorn's traceback

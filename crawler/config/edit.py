@@ -25,7 +25,7 @@ def add_policy(
         raise ConfigError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
     _check_url(path, "URL", url)
     name = name or policy_name_for(url, kind)
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise ConfigError(
             f"--name {name!r} is not valid; use lowercase letters, digits, '.', '_' and '-'"
         )

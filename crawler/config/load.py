@@ -94,7 +94,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
         raise ConfigError(f'{path}: {where} has no url; add url = "https://..."')
     url = _check_url(path, f"{where}.url", raw["url"])
     name = raw.get("name", policy_name_for(url, str(raw.get("kind", guess_kind(url)))))
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise ConfigError(
             f"{path}: {where}.name = {name!r} is not a valid name; use lowercase letters, digits, "
             "'.', '_' and '-', such as \"example-privacy\""
@@ -108,6 +108,11 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
         if value is not None and (not isinstance(value, str) or not value.strip()):
             what = "the document's heading" if key == "title" else "a CSS selector"
             raise ConfigError(f"{path}: {where}.{key} must be a string: {what}")
+        if value is not None and key != "title" and not valid_selector(value):
+            raise ConfigError(
+                f"{path}: {where}.{key} = {value!r} is not a CSS selector lexbor can parse; "
+                'fix it, such as "main article" or "#policy, .terms"'
+            )
         selectors[key] = value
     ignore = _patterns(path, f"{where}.ignore", raw.get("ignore", []))
     schedules = {k: _schedule(path, f"{where}.{k}", raw[k]) for k in ("check", "sync") if k in raw}
@@ -117,6 +122,18 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     return Policy(
         name=name, url=url, kind=kind, ignore=ignore, alert=alert, **selectors, **schedules
     )
+
+
+def valid_selector(selector: str) -> bool:
+    """Whether the extractor's HTML parser (lexbor) can parse this CSS selector: checked when
+    the config is read, so that a typo never stops a backfill half-way."""
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+    try:
+        LexborHTMLParser("<p></p>").css(selector)
+    except SelectolaxError:
+        return False
+    return True
 
 
 def _flag(path: Path, key: str, value: object) -> bool:

@@ -8,12 +8,16 @@ lines in capitals or numbered ("1. Scope") read as headings.
 from __future__ import annotations
 
 import io
+import logging
 import re
 
 from crawler.errors import ExtractionError
 from crawler.text.model import Block, Document
 
 MAX_PAGES = 500
+# pypdf logs what it repairs in a malformed file ("EOF marker not found") as warnings: noise in
+# a policytrail run, whose own errors say when a PDF could not be read.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 HEADING_LINE = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVXL]+\.|Article \d+|Section \d+)\s+\S.{0,80}$")
 
 

@@ -381,7 +381,7 @@ async def search_page(request: Request) -> Response:
 async def not_found(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc, HTTPException) else "not found"
     status = exc.status_code if isinstance(exc, HTTPException) else 404
-    return _render("error.html", status=status, message=detail)
+    return _render("error.html", status, code=status, message=detail)
 
 
 def create_app(database: Path, archive_url: str | None = None, site_url: str = "") -> Starlette:
