@@ -51,6 +51,8 @@ def test_history_carries_change_summaries(config: Path) -> None:
     ("args", "number"),
     [
         (("--at", "2019"), 2),
+        (("--at", "2018-05"), 2),  # a month means its end: version 2 came on 2018-05-25
+        (("--at", "2018-05-24"), 1),
         (("--at", "2021-07-05"), 4),
         (("--version", "3"), 3),
         ((), 5),

@@ -90,13 +90,21 @@ def change_entry(db: Database, change: dict[str, Any], site_url: str | None) -> 
         new = evidence.get("new_first_capture")
         link = new["link"] if new else change["policy_url"]
     window = window_text(evidence)
+    captures = " · ".join(
+        f'<a href="{escape(c["link"])}">{label} ({escape(c["at"][:10])})</a>'
+        for label, c in (
+            ("last capture of the old text", evidence.get("old_last_capture")),
+            ("first capture of the new text", evidence.get("new_first_capture")),
+        )
+        if c
+    )
     return {
         "title": f"{change['policy']}: {change['summary']}",
         "id": f"urn:policytrail:change:{change['policy']}:{change['at_timestamp']}:"
         f"{change['to_version_id']}",
         "updated": change["at"],
         "link": link,
-        "html": f"<p>{escape(change['summary'])}</p><p>Changed {escape(window)}.</p>"
+        "html": f"<p>{escape(change['summary'])}</p><p>Changed {escape(window)}: {captures}.</p>"
         f"<ul>{items}</ul>",
     }
 

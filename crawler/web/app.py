@@ -249,6 +249,7 @@ async def diff_page(request: Request) -> Response:
         if fmt in ("md", "json", "html"):
             return _diff_download(result, fmt, title, old, new, name)
         view = "inline" if params.get("view") == "inline" else "side"
+        prefix = replay_prefix(db, policy["id"], request.app.state.archive_url)
         return _render(
             "diff.html",
             policy=policy,
@@ -260,6 +261,8 @@ async def diff_page(request: Request) -> Response:
             view=view,
             version_url=version_url,
             diff_url=diff_url,
+            old_evidence=version_evidence(db, old["id"], prefix),
+            new_evidence=version_evidence(db, new["id"], prefix),
         )
 
 
