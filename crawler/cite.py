@@ -43,6 +43,8 @@ def capture_link(capture: dict[str, Any] | None, prefix: str) -> dict[str, Any] 
         "at": store.ts_iso(timestamp),
         "url": url,
         "link": url if live else f"{prefix}/{timestamp}/{url}",
+        # http, browser (rendered live) or browser-replay; None for an inferred capture.
+        "fetcher": capture.get("fetcher"),
     }
 
 

@@ -8,6 +8,7 @@ CrawlerError
 │       ├── Blocked                 the site or URL is excluded from the archive: stop asking
 │       ├── RateLimited             the archive said 429: every worker pauses `retry_after` s
 │       └── RedirectLoop            captured redirects go round in circles: skip the capture
+│   └── BrowserUnavailable          no Chromium (or no Playwright) to render a page with
 ├── ExtractionError                 the body cannot be turned into text (not HTML, empty...)
 └── DeliveryError                   a sink refused or could not take an alert: retried later
 """
@@ -62,3 +63,8 @@ class ExtractionError(CrawlerError):
 
 class DeliveryError(CrawlerError):
     """A sink refused or could not take an alert; it is retried later."""
+
+
+class BrowserUnavailable(FetchError):
+    """No browser to render pages with: Chromium or Playwright is missing. The message says how
+    to install them; `auto` fetchers fall back to plain HTTP."""

@@ -142,11 +142,14 @@ def insert_snapshot(
     redirects: list[dict[str, Any]],
     extractor_version: int,
     now: datetime,
+    fetcher: str = "http",
 ) -> int:
+    """A fetched body. `fetcher`: http, browser (rendered live) or browser-replay (an archived
+    capture rendered in the archive's replay); a rendered body is the page's DOM."""
     cursor = db.execute(
         "INSERT INTO snapshots (policy_id, source, timestamp, url, requested_url, playback_url, "
-        "status, content_type, digest, blob_sha256, redirects, extractor_version, fetched_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status, content_type, digest, blob_sha256, redirects, extractor_version, fetched_at, "
+        "fetcher) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             pid,
             source,
@@ -161,6 +164,7 @@ def insert_snapshot(
             json.dumps(redirects) if redirects else None,
             extractor_version,
             iso(now),
+            fetcher,
         ],
     )
     return int(cursor.lastrowid or 0)
@@ -223,14 +227,16 @@ def add_live_capture(
     return int(cursor.lastrowid or 0)
 
 
-SHOWN = "state IN ('fetched', 'inferred') AND version_id = ?"
+SHOWN = "c.state IN ('fetched', 'inferred') AND c.version_id = ?"
 
 
 def version_captures(db: Database, version_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The first and the last capture that show a version: (timestamp, url, source) each."""
     sql = (
-        "SELECT timestamp, original AS url, coalesce(source, 'archive') AS source FROM captures "
-        f"WHERE {SHOWN} ORDER BY timestamp {{}}, id {{}} LIMIT 1"
+        "SELECT c.timestamp, c.original AS url, coalesce(c.source, 'archive') AS source, "
+        "s.fetcher FROM captures c LEFT JOIN snapshots s ON s.id = c.snapshot_id "
+        f"WHERE {SHOWN} "
+        "ORDER BY c.timestamp {}, c.id {} LIMIT 1"
     )
     first = list(rows(db, sql.format("ASC", "ASC"), [version_id]))
     last = list(rows(db, sql.format("DESC", "DESC"), [version_id]))
@@ -242,8 +248,10 @@ def capture_showing(db: Database, version_id: int, timestamp: str) -> dict[str, 
     found = list(
         rows(
             db,
-            "SELECT timestamp, original AS url, coalesce(source, 'archive') AS source "
-            f"FROM captures WHERE {SHOWN} AND timestamp = ? ORDER BY id LIMIT 1",
+            "SELECT c.timestamp, c.original AS url, coalesce(c.source, 'archive') AS source, "
+            "s.fetcher FROM captures c LEFT JOIN snapshots s ON s.id = c.snapshot_id "
+            f"WHERE {SHOWN} "
+            "AND c.timestamp = ? ORDER BY c.id LIMIT 1",
             [version_id, timestamp],
         )
     )

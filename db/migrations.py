@@ -283,6 +283,16 @@ def m010_named_summaries(db: Database) -> None:
         db.execute("UPDATE changes SET summary = ? WHERE id = ?", [summary, change_id])
 
 
+@migrations()
+def m011_fetchers(db: Database) -> None:
+    # Which fetcher produced each snapshot: http, browser (a live page rendered in Chromium) or
+    # browser-replay (an archived capture rendered in the archive's replay); and, per policy,
+    # whether its live checks were escalated to the browser and how many checks since.
+    db.table("snapshots").add_column("fetcher", str, not_null_default="http")
+    db.table("policy_state").add_column("escalated", int, not_null_default=0)
+    db.table("policy_state").add_column("escalated_checks", int, not_null_default=0)
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

@@ -98,6 +98,8 @@ STATE_COLUMNS = (
     "last_modified",
     "shrunk_checks",
     "cdx_complete_through",
+    "escalated",
+    "escalated_checks",
 )
 
 

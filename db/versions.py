@@ -178,7 +178,8 @@ def first_snapshot(db: Database, version_id: int) -> dict[str, Any] | None:
         rows(
             db,
             """
-        SELECT s.source, s.timestamp, s.url, s.requested_url, s.playback_url FROM captures c
+        SELECT s.source, s.timestamp, s.url, s.requested_url, s.playback_url, s.fetcher
+        FROM captures c
         JOIN snapshots s ON s.id = c.snapshot_id WHERE c.version_id = ?
         ORDER BY c.timestamp, c.id LIMIT 1""",
             [version_id],

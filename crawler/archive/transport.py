@@ -111,7 +111,7 @@ class Transport:
         self.backoff = backoff
         self.max_bytes = max_bytes
         self.requests = {"cdx": 0, "playback": 0}
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # guards `requests`
 
     def _read(self, url: str, params: dict[str, str] | None) -> Fetched:
         with self.client.stream("GET", url, params=params, follow_redirects=False) as response:
@@ -140,7 +140,7 @@ class Transport:
         waits = 0
         while True:
             limiter.acquire()
-            with self._lock:
+            with self.lock:
                 self.requests[kind] += 1
             unreachable = False
             try:

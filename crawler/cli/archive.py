@@ -25,11 +25,16 @@ log = logging.getLogger("policytrail")
 @click.argument("url")
 @click.option("--name", help="A short unique name (default: from the domain and kind).")
 @click.option("--kind", type=click.Choice(KINDS), help="What the document is (default: guessed).")
+@click.option(
+    "--fetcher",
+    type=click.Choice(["auto", "http", "browser"]),
+    help="How to fetch the live page (default: [browser] fetcher, auto: see `policytrail fetch`).",
+)
 @click.pass_obj
-def add(obj: Context, url: str, name: str | None, kind: str | None) -> None:
+def add(obj: Context, url: str, name: str | None, kind: str | None, fetcher: str | None) -> None:
     """Track URL: append a [[policy]] table to the config file, keeping its comments."""
     with _errors():
-        policy = add_policy(obj.config_path, url, name=name, kind=kind)
+        policy = add_policy(obj.config_path, url, name=name, kind=kind, fetcher=fetcher)
     click.echo(f"added {policy.name} ({policy.kind}): {policy.url} to {obj.config_path}")
 
 
@@ -102,6 +107,7 @@ def backfill(
     from crawler.archive.ratelimit import Limiters
     from crawler.archive.sampling import parse_strategy
     from crawler.http import build_client
+    from crawler.live.browser import BrowserFetcher
     from crawler.pipeline import backfill as run_backfill
     from db import store
 
@@ -128,7 +134,7 @@ def backfill(
     update, stop = _progress_printer("captures")
     failures = 0
     totals = {"captures": 0, "fetched": 0, "versions": 0, "new_versions": 0, "playback": 0}
-    with build_client(config) as client:
+    with build_client(config) as client, BrowserFetcher(config.browser) as browser:
         transport = Transport(client, limiters, retries=config.archive.retries)
         try:
             for policy in policies:
@@ -144,6 +150,8 @@ def backfill(
                         progress=update,
                         ignore=ignore_patterns(config.ignore, policy.ignore),
                         strategy=strategy,
+                        browser=browser if config.fetcher_for(policy) != "http" else None,
+                        replay_resources=config.browser.replay_resources,
                     )
                 except CrawlerError as exc:
                     failures += 1

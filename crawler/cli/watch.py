@@ -6,10 +6,11 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
-from crawler.cli.base import Context, _config_and_db, _errors, cli, plural
+from crawler.cli.base import Context, _config_and_db, _echo_json, _errors, _table, cli, plural
 from crawler.errors import ConfigError
 from crawler.text.diff import ignore_patterns
 
@@ -70,7 +71,7 @@ def check(obj: Context, names: tuple[str, ...], no_deliver: bool, as_json: bool)
     now = datetime.now(UTC)
     results = []
     watcher = Watcher(config)
-    with watcher._client_factory() as client:
+    with watcher._client_factory() as client, watcher.browser:
         for policy in policies:
             result = check_policy(
                 db,
@@ -82,6 +83,9 @@ def check(obj: Context, names: tuple[str, ...], no_deliver: bool, as_json: bool)
                 max_bytes=config.max_body_bytes,
                 sinks=config.alerts,
                 ignore=ignore_patterns(config.ignore, policy.ignore),
+                fetcher=config.fetcher_for(policy),
+                browser=watcher.browser,
+                browser_options=config.browser,
             )
             results.append(result)
     report = deliver(db, config, now) if config.alerts and not no_deliver else None
@@ -197,3 +201,97 @@ def serve(obj: Context, host: str, port: int) -> None:
     app = create_app(config.database, archive_url=config.archive.url, site_url=site_url)
     click.echo(f"policytrail serve: http://{host}:{port}/ (read-only; Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.argument("url")
+@click.option(
+    "--fetcher",
+    "fetchers",
+    type=click.Choice(["auto", "http", "browser"]),
+    multiple=True,
+    help="Only these fetchers (repeatable; default: all three).",
+)
+@click.option("--select", help="CSS selector of the policy's content (the browser waits for it).")
+@click.option(
+    "--kind", type=click.Choice(["privacy", "terms", "cookies", "other"]), default="privacy"
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def fetch(
+    obj: Context,
+    url: str,
+    fetchers: tuple[str, ...],
+    select: str | None,
+    kind: str,
+    as_json: bool,
+) -> None:
+    """What each fetcher gets from URL: status, words, the fetcher auto ends up with, and the
+    time it took; to decide how to configure a policy. Records nothing."""
+    import time
+
+    from crawler.config import Policy
+    from crawler.config.load import valid_selector
+    from crawler.errors import CrawlerError
+    from crawler.pipeline.fetching import fetch_page
+    from crawler.pipeline.snapshots import _extract_for
+    from crawler.text import render_text
+    from crawler.text.shell import shell_reason
+    from crawler.watch.scheduler import Watcher
+
+    if select and not valid_selector(select):
+        raise click.BadParameter(f"{select!r} is not a CSS selector", param_hint="--select")
+    with _errors():
+        config = obj.config
+        from crawler.config.load import _check_url
+
+        _check_url(config.path, "URL", url)
+    policy = Policy("fetch", url, kind, select=select)
+    rows = []
+    watcher = Watcher(config)
+    with watcher._client_factory() as client, watcher.browser:
+        for fetcher in fetchers or ("http", "browser", "auto"):
+            started = time.monotonic()
+            row: dict[str, Any] = {"fetcher": fetcher}
+            try:
+                got = fetch_page(
+                    client,
+                    watcher.browser,
+                    policy,
+                    fetcher,
+                    {},
+                    previous_words=None,
+                    max_bytes=config.max_body_bytes,
+                    options=config.browser,
+                )
+                result = got.result
+                row.update(used=got.fetcher, status=result.status, escalated=got.escalated)
+                document = _extract_for(policy, result.body, result.content_type, result.url)
+                text = render_text(document)
+                row["words"] = len(text.split())
+                row["shell"] = shell_reason(result.body, row["words"], text)
+                row["title"] = document.title
+            except CrawlerError as exc:
+                row["error"] = str(exc)
+            row["seconds"] = round(time.monotonic() - started, 2)
+            rows.append(row)
+    if as_json:
+        _echo_json(rows)
+        return
+    _table(
+        url,
+        ["fetcher", "used", "status", "words", "seconds", "note"],
+        [
+            [
+                r["fetcher"],
+                str(r.get("used", "")),
+                str(r.get("status", "")),
+                str(r.get("words", "")),
+                f"{r['seconds']:.2f}",
+                r.get("error")
+                or (f"a shell: {r['shell']}" if r.get("shell") else "")
+                or (f"escalated: {r['escalated']}" if r.get("escalated") else "ok"),
+            ]
+            for r in rows
+        ],
+    )

@@ -10,6 +10,7 @@ from crawler.config.edit import (
 )
 from crawler.config.load import (
     load_config,
+    valid_selector,
 )
 from crawler.config.model import (
     ALERT_KEYS,
@@ -20,12 +21,14 @@ from crawler.config.model import (
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
     DEFAULT_WORKERS,
+    FETCHERS,
     IA_CDX_LIMIT_PER_MINUTE,
     IA_PLAYBACK_LIMIT_PER_SECOND,
     KINDS,
     NAME_RE,
     AlertConfig,
     ArchiveConfig,
+    BrowserConfig,
     Config,
     Policy,
     ScheduleConfig,
@@ -45,6 +48,7 @@ __all__ = [
     "ALERT_TYPES",
     "AlertConfig",
     "ArchiveConfig",
+    "BrowserConfig",
     "Config",
     "DAY_NAMES",
     "DEFAULT_ARCHIVE_URL",
@@ -53,6 +57,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_USER_AGENT",
     "DEFAULT_WORKERS",
+    "FETCHERS",
     "IA_CDX_LIMIT_PER_MINUTE",
     "IA_PLAYBACK_LIMIT_PER_SECOND",
     "KINDS",
@@ -67,4 +72,5 @@ __all__ = [
     "load_config",
     "parse_interval",
     "policy_name_for",
+    "valid_selector",
 ]

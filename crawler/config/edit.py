@@ -7,12 +7,16 @@ import tomllib
 from pathlib import Path
 
 from crawler.config.load import _check_url, load_config
-from crawler.config.model import KINDS, NAME_RE, Policy, guess_kind, policy_name_for
+from crawler.config.model import FETCHERS, KINDS, NAME_RE, Policy, guess_kind, policy_name_for
 from crawler.errors import ConfigError
 
 
 def add_policy(
-    path: str | Path, url: str, name: str | None = None, kind: str | None = None
+    path: str | Path,
+    url: str,
+    name: str | None = None,
+    kind: str | None = None,
+    fetcher: str | None = None,
 ) -> Policy:
     """Append a [[policy]] table to the config file, leaving its comments and layout alone.
 
@@ -36,9 +40,11 @@ def add_policy(
         if policy.name == name:
             raise ConfigError(f"{path}: a policy named {name!r} exists already; pass --name")
     text = path.read_text(encoding="utf-8")
+    if fetcher is not None and fetcher not in FETCHERS:
+        raise ConfigError(f"--fetcher {fetcher!r} is not one of {', '.join(FETCHERS)}")
     block = (
         f"\n[[policy]]\nname = {json.dumps(name)}\nurl = {json.dumps(url)}\n"
-        f"kind = {json.dumps(kind)}\n"
+        f"kind = {json.dumps(kind)}\n" + (f"fetcher = {json.dumps(fetcher)}\n" if fetcher else "")
     )
     separator = "" if text.endswith("\n") or not text else "\n"
     new_text = text + separator + block
@@ -46,4 +52,4 @@ def add_policy(
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(new_text, encoding="utf-8")
     tmp.replace(path)
-    return Policy(name=name, url=url, kind=kind)
+    return Policy(name=name, url=url, kind=kind, fetcher=fetcher)

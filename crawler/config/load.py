@@ -19,12 +19,14 @@ from crawler.config.model import (
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
     DEFAULT_WORKERS,
+    FETCHERS,
     IA_CDX_LIMIT_PER_MINUTE,
     IA_PLAYBACK_LIMIT_PER_SECOND,
     KINDS,
     NAME_RE,
     AlertConfig,
     ArchiveConfig,
+    BrowserConfig,
     Config,
     Policy,
     ScheduleConfig,
@@ -84,6 +86,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
         "check",
         "sync",
         "alert",
+        "fetcher",
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -119,8 +122,20 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     alert = raw.get("alert", "any")
     if alert not in ("any", "substantive", "none"):
         raise ConfigError(f"{path}: {where}.alert = {alert!r} must be any, substantive or none")
+    fetcher = raw.get("fetcher")
+    if fetcher is not None and fetcher not in FETCHERS:
+        raise ConfigError(
+            f"{path}: {where}.fetcher = {fetcher!r} must be one of {', '.join(FETCHERS)}"
+        )
     return Policy(
-        name=name, url=url, kind=kind, ignore=ignore, alert=alert, **selectors, **schedules
+        name=name,
+        url=url,
+        kind=kind,
+        ignore=ignore,
+        alert=alert,
+        fetcher=fetcher,
+        **selectors,
+        **schedules,
     )
 
 
@@ -188,13 +203,11 @@ def load_config(path: str | Path) -> Config:
     """Read and check a config file. Raises ConfigError naming the file, the key and the fix."""
     path = Path(path)
     data = _read(path)
-    unknown = sorted(
-        set(data) - {"database", "archive", "http", "diff", "schedule", "policy", "alert"}
-    )
+    sections = ("database", "archive", "http", "browser", "diff", "schedule", "policy", "alert")
+    unknown = sorted(set(data) - set(sections))
     if unknown:
         raise ConfigError(
-            f"{path}: unknown section [{unknown[0]}]; "
-            "allowed sections are database, archive, http, diff, schedule, policy, alert"
+            f"{path}: unknown section [{unknown[0]}]; allowed sections are {', '.join(sections)}"
         )
     diff_table = _table(path, data, "diff", {"ignore"})
     global_ignore = _patterns(path, "diff.ignore", diff_table.get("ignore", []))
@@ -210,6 +223,7 @@ def load_config(path: str | Path) -> Config:
     )
     live_timeout = _number(path, "http.timeout", http.get("timeout", 30), 1, 600)
     schedule = _schedule_config(path, data)
+    browser = _browser_config(path, data)
     raw_alerts = data.get("alert", [])
     if not isinstance(raw_alerts, list):
         raise ConfigError(f"{path}: alert sinks are written as [[alert]] tables, not [alert]")
@@ -229,6 +243,7 @@ def load_config(path: str | Path) -> Config:
         contact=contact,
         max_body_bytes=max_body,
         live_timeout=live_timeout,
+        browser=browser,
     )
 
 
@@ -302,6 +317,40 @@ def _archive(path: Path, data: dict[str, Any]) -> ArchiveConfig:
             )
 
     return archive
+
+
+def _browser_config(path: Path, data: dict[str, Any]) -> BrowserConfig:
+    keys = {
+        "fetcher",
+        "executable",
+        "concurrency",
+        "settle",
+        "timeout",
+        "replay_resources",
+        "retry_http_every",
+    }
+    table = _table(path, data, "browser", keys)
+    fetcher = table.get("fetcher", "auto")
+    if fetcher not in FETCHERS:
+        raise ConfigError(
+            f"{path}: browser.fetcher = {fetcher!r} must be one of {', '.join(FETCHERS)}"
+        )
+    executable = table.get("executable", "")
+    if not isinstance(executable, str):
+        raise ConfigError(f'{path}: browser.executable must be a path such as "/usr/bin/chromium"')
+    return BrowserConfig(
+        fetcher=fetcher,
+        executable=executable,
+        concurrency=int(_number(path, "browser.concurrency", table.get("concurrency", 2), 1, 16)),
+        settle=_number(path, "browser.settle", table.get("settle", 10), 0, 120),
+        timeout=_number(path, "browser.timeout", table.get("timeout", 30), 5, 600),
+        replay_resources=int(
+            _number(path, "browser.replay_resources", table.get("replay_resources", 40), 1, 1000)
+        ),
+        retry_http_every=int(
+            _number(path, "browser.retry_http_every", table.get("retry_http_every", 10), 1, 1000)
+        ),
+    )
 
 
 def _schedule_config(path: Path, data: dict[str, Any]) -> ScheduleConfig:

@@ -60,6 +60,9 @@ class Policy:
     sync: str | None = None  # archive sync schedule; None: [schedule] sync
     # Which of this policy's changes may alert at all: any (the sinks decide), substantive, none.
     alert: str = "any"
+    # How its live page is fetched: auto (httpx, the browser when needed), http or browser;
+    # None: [browser] fetcher.
+    fetcher: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,22 @@ class ArchiveConfig:
     @property
     def is_internet_archive(self) -> bool:
         return urlsplit(self.url).hostname in ("web.archive.org", "archive.org")
+
+
+FETCHERS = ("auto", "http", "browser")
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserConfig:
+    """[browser]: headless Chromium (Debian's, driven by Playwright) for pages that need one."""
+
+    fetcher: str = "auto"  # the policies' default: auto, http or browser
+    executable: str = ""  # Chromium; "" = chromium (or chromium-browser) on PATH
+    concurrency: int = 2  # pages rendered at once
+    settle: float = 10.0  # seconds to wait, after the load event, for the text to settle
+    timeout: float = 30.0  # hard limit on one page
+    replay_resources: int = 40  # requests an archived page may make to the archive
+    retry_http_every: int = 10  # an escalated policy tries plain http again every N checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +150,10 @@ class Config:
     contact: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
     live_timeout: float = 30.0
+    browser: BrowserConfig = field(default_factory=BrowserConfig)
+
+    def fetcher_for(self, policy: Policy) -> str:
+        return policy.fetcher or self.browser.fetcher
 
     def policy(self, name: str) -> Policy:
         for policy in self.policies:

@@ -28,6 +28,7 @@ from crawler.config import AlertConfig, ArchiveConfig, Policy
 from crawler.errors import (
     CrawlerError,
 )
+from crawler.live.browser import BrowserFetcher
 from crawler.pipeline.changes import record_changes
 from crawler.pipeline.snapshots import _reuse, _store_outcome
 from crawler.pipeline.state import BackfillResult, Crawl, Progress
@@ -91,8 +92,12 @@ def backfill(
     ignore: tuple[str, ...] | None = None,
     sinks: Sequence[AlertConfig] = (),
     strategy: str = "all",
+    browser: BrowserFetcher | None = None,
+    replay_resources: int = 40,
 ) -> BackfillResult:
-    """Record every capture of `policy` and every distinct text it had. Idempotent."""
+    """Record every capture of `policy` and every distinct text it had. Idempotent.
+    `browser`: renders, in the archive's replay, captures whose raw HTML is only a shell
+    (unless the policy's fetcher is "http")."""
     endpoint = ArchiveEndpoint.from_url(archive.url)
     result = BackfillResult(policy=policy.name)
     notify = progress or (lambda _event, _result: None)
@@ -102,7 +107,20 @@ def backfill(
     requests_before = dict(transport.requests)
     try:
         _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
-        run = Crawl(db, transport, endpoint, archive, policy, pid, now, result, notify)
+        renderer = browser if policy.fetcher != "http" else None
+        run = Crawl(
+            db,
+            transport,
+            endpoint,
+            archive,
+            policy,
+            pid,
+            now,
+            result,
+            notify,
+            renderer,
+            replay_resources,
+        )
         _settle(run, from_ts, to_ts, strategy)
         started = time.thread_time()
         result.changes_new = record_changes(

@@ -19,12 +19,15 @@ from sqlite_utils import Database
 
 from crawler.archive import datetime_to_timestamp, payload_digest
 from crawler.archive.save import request_save_page_now
-from crawler.config import AlertConfig, Policy
+from crawler.config import AlertConfig, BrowserConfig, Policy
 from crawler.errors import CrawlerError, ExtractionError
-from crawler.live import LiveResult, fetch_live
+from crawler.live import LiveResult
+from crawler.live.browser import BrowserFetcher
 from crawler.pipeline.changes import raise_problem, record_changes
+from crawler.pipeline.fetching import PageFetch, fetch_page
 from crawler.pipeline.snapshots import _extract_for
 from crawler.text import EXTRACTOR_VERSION, Document, render_text
+from crawler.text.shell import shell_reason
 from db import store
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class CheckResult:
     policy: str
-    status: str  # new-version | unchanged | not-modified | failed | shrunk
+    status: str  # new-version | unchanged | not-modified | failed | shrunk | shell
     detail: str = ""
     changes_new: int = 0
     problem_id: int | None = None
@@ -51,6 +54,8 @@ class _Check:
     failures_for_problem: int
     sinks: Sequence[AlertConfig]
     schedule: dict[str, str] = field(default_factory=dict)  # the next due time, if given
+    fetcher: str = "http"  # which fetcher got the page
+    escalation: dict[str, int] = field(default_factory=dict)  # policy_state's escalated, checks
 
     @property
     def timestamp(self) -> str:
@@ -70,10 +75,15 @@ def check(
     ignore: tuple[str, ...] | None = None,
     next_check_at: str | None = None,
     save_page_now: str | None = None,
+    fetcher: str = "http",
+    browser: BrowserFetcher | None = None,
+    browser_options: BrowserConfig | None = None,
 ) -> CheckResult:
     """Fetch the live page now and record what it says: a new version (and its change, and its
-    alerts, in one transaction), the same version seen again, or a failure. Repeated failures
-    and a text that suddenly shrinks raise problem notices, never change alerts."""
+    alerts, in one transaction), the same version seen again, or a failure. Repeated failures,
+    a text that suddenly shrinks and a page that stays a shell (script-rendered, or a bot
+    guard's challenge) raise problem notices, never change alerts. `fetcher`: auto, http or
+    browser (see crawler.pipeline.fetching); `browser` renders pages for auto and browser."""
     pid = store.upsert_policy(db, policy.name, policy.url, policy.kind, now)
     run = _Check(
         db,
@@ -85,29 +95,45 @@ def check(
         sinks,
         {"next_check_at": next_check_at} if next_check_at else {},
     )
+    previous = store.latest_version(db, pid)
     try:
-        result = fetch_live(
+        got = fetch_page(
             client,
-            policy.url,
-            etag=run.state["etag"],
-            last_modified=run.state["last_modified"],
+            browser,
+            policy,
+            fetcher,
+            run.state,
+            previous_words=int(previous["words"]) if previous else None,
             max_bytes=max_bytes,
+            options=browser_options or BrowserConfig(),
         )
     except CrawlerError as exc:
         return _failed(run, str(exc))
-    previous = store.latest_version(db, pid)
+    result = got.result
+    run.fetcher = got.fetcher
+    run.escalation = _escalation(run.state, fetcher, got)
     if result.not_modified and previous:
         return _not_modified(run, result, previous)
     if result.status != 200:
         return _failed(run, f"HTTP {result.status} from {result.url}")
     try:
-        document = _extract_for(policy, result.body, result.content_type, result.url)
+        document = got.document or _extract_for(
+            policy, result.body, result.content_type, result.url
+        )
         if not document.blocks:
             raise ExtractionError("no text on the page")
     except CrawlerError as exc:
-        return _failed(run, f"no text from {result.url}: {exc}")
+        empty = shell_reason(result.body, 0, "", None)
+        if empty:  # an empty shell: a problem to see, not a fetch to retry
+            with store.writing(db):
+                return _shell(run, result, _store_snapshot(run, result), empty)
+        return _failed(run, f"no text from {result.url} ({got.fetcher}): {exc}")
     text = render_text(document)
     words = len(text.split())
+    shell = shell_reason(result.body, words, text, int(previous["words"]) if previous else None)
+    if shell:
+        with store.writing(db):
+            return _shell(run, result, _store_snapshot(run, result), shell)
     shrunk = (
         previous is not None
         and previous["words"]
@@ -192,6 +218,7 @@ def _not_modified(run: _Check, result: LiveResult, previous: dict[str, Any]) -> 
             last_check_status="not-modified",
             last_error=None,
             **run.schedule,
+            **run.escalation,
         )
         store.close_problems(run.db, run.pid, run.now, "failing")
     return CheckResult(run.policy.name, "not-modified")
@@ -215,7 +242,51 @@ def _store_snapshot(run: _Check, result: LiveResult) -> int:
         redirects=[{"status": st, "from_url": a, "to_url": b} for st, a, b in result.redirects],
         extractor_version=EXTRACTOR_VERSION,
         now=run.now,
+        fetcher=run.fetcher,
     )
+
+
+def _escalation(state: dict[str, Any], fetcher: str, got: PageFetch) -> dict[str, int]:
+    """policy_state's memory of `auto` escalations: escalated while the browser is needed,
+    with a count of checks (every `retry_http_every`-th tries plain http again)."""
+    if fetcher != "auto":
+        return {}
+    if got.fetcher == "browser":
+        return {"escalated": 1, "escalated_checks": int(state.get("escalated_checks") or 0) + 1}
+    return {"escalated": 0, "escalated_checks": 0}
+
+
+def _shell(run: _Check, result: LiveResult, snapshot_id: int, reason: str) -> CheckResult:
+    """A page whose text no fetcher could see (a script-rendered shell, a challenge page): a
+    problem notice, never a version (inside the caller's transaction)."""
+    detail = f"no policy text from {result.url} ({run.fetcher}): {reason}"
+    if run.fetcher == "http":
+        detail += '; it may need the browser (fetcher = "auto" or "browser")'
+    store.add_live_capture(
+        run.db,
+        run.pid,
+        timestamp=run.timestamp,
+        url=result.url,
+        mimetype=result.content_type,
+        status=result.status,
+        digest=payload_digest(result.body),
+        state="skipped",
+        reason=detail,
+        snapshot_id=snapshot_id,
+        version_id=None,
+        now=run.now,
+    )
+    store.update_policy_state(
+        run.db,
+        run.pid,
+        last_check_at=store.iso(run.now),
+        last_check_status="shell",
+        last_error=detail,
+        **run.schedule,
+        **run.escalation,
+    )
+    problem = raise_problem(run.db, run.pid, "shell", detail, run.now, run.sinks)
+    return CheckResult(run.policy.name, "shell", detail, problem_id=problem)
 
 
 def _held_back(
@@ -251,6 +322,7 @@ def _held_back(
         last_check_status="shrunk",
         last_error=reason,
         **run.schedule,
+        **run.escalation,
     )
     problem = raise_problem(
         run.db, run.pid, "shrunk", f"{run.policy.url}: {reason}", run.now, run.sinks
@@ -299,6 +371,7 @@ def _recorded(
         last_check_status="ok",
         last_error=None,
         **run.schedule,
+        **run.escalation,
     )
     store.close_problems(run.db, run.pid, run.now)
     return version_id

@@ -5,6 +5,7 @@ transaction; captures of a digest already stored reuse its snapshot.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -23,6 +24,7 @@ from crawler.errors import (
     FetchError,
     NoMemento,
 )
+from crawler.live.browser import same_origin
 from crawler.pipeline.state import BackfillResult, Crawl
 from crawler.text import (
     EXTRACTOR_VERSION,
@@ -33,6 +35,7 @@ from crawler.text import (
 )
 from crawler.text.pdf import is_pdf
 from crawler.text.render import render_text
+from crawler.text.shell import shell_reason
 from db import store
 
 log = logging.getLogger(__name__)
@@ -119,18 +122,10 @@ def _store_outcome(run: Crawl, capture: store.CaptureRow, outcome: Memento | Cra
         }
         for r in memento.redirects
     ]
-    # Extract before taking the write lock: other writers wait only for the inserts.
+    # Extract (and render a shell) before taking the write lock: other writers wait only for
+    # the inserts.
     far = _far_nearest(memento)
-    reason = far or _memento_problem(memento)
-    text = title = ""
-    if reason is None:
-        try:
-            document = _extract_for(policy, memento.body, memento.content_type, memento.url)
-            text, title = render_text(document), document.title
-            if not document.blocks:
-                reason = "no text extracted"
-        except ExtractionError as exc:
-            reason = f"no text: {exc}"
+    text, title, reason, memento, fetcher = _read_memento(run, memento, far)
     with store.writing(db):
         blob = store.put_blob(db, memento.body, base=store.keyframe(db, pid))
         snapshot_id = store.insert_snapshot(
@@ -148,6 +143,7 @@ def _store_outcome(run: Crawl, capture: store.CaptureRow, outcome: Memento | Cra
             redirects=redirects,
             extractor_version=EXTRACTOR_VERSION,
             now=now,
+            fetcher=fetcher,
         )
         if reason is not None:
             verified = far is not None or (
@@ -187,6 +183,75 @@ def _store_outcome(run: Crawl, capture: store.CaptureRow, outcome: Memento | Cra
             db, capture.id, "fetched", note, now, snapshot_id=snapshot_id, version_id=version_id
         )
     result.fetched += 1
+
+
+def _read_memento(
+    run: Crawl, memento: Memento, far: str | None
+) -> tuple[str, str, str | None, Memento, str]:
+    """(text, title, reason it cannot be a version or None, the memento whose body is kept,
+    fetcher). A capture whose raw HTML is a shell is rendered in the archive's replay, when
+    the run has a browser."""
+    reason = far or _memento_problem(memento)
+    if reason is not None:
+        return "", "", reason, memento, "http"
+    try:
+        document = _extract_for(run.policy, memento.body, memento.content_type, memento.url)
+    except ExtractionError as exc:
+        document, reason = None, f"no text: {exc}"
+    text = render_text(document) if document else ""
+    shell = shell_reason(memento.body, len(text.split()), text)
+    if shell and run.browser is not None:
+        rendered = _render_replay(run, memento, shell)
+        if rendered is not None:
+            return (*rendered, "browser-replay")
+    if document is None:
+        return "", "", reason, memento, "http"
+    if not document.blocks:
+        return text, document.title, "no text extracted", memento, "http"
+    return text, document.title, None, memento, "http"
+
+
+def _render_replay(
+    run: Crawl, memento: Memento, shell: str
+) -> tuple[str, str, str | None, Memento] | None:
+    """The capture rendered in the archive's replay (only requests to the archive go out,
+    each through the playback limiter, at most `replay_resources`): its text, title, reason
+    (a shell even rendered) and a memento holding the rendered DOM. None when the browser
+    failed: the raw text stands, and the next run does not retry it."""
+    endpoint, transport = run.endpoint, run.transport
+    flag = "if_" if endpoint.is_internet_archive else ""  # pywb: its framed replay
+    url = f"{endpoint.playback_prefix}/{memento.timestamp}{flag}/{memento.url}"
+
+    def before_request() -> None:
+        transport.limiters.playback.acquire()
+        with transport.lock:
+            transport.requests["playback"] += 1
+
+    assert run.browser is not None
+    try:
+        page = run.browser.render(
+            url,
+            select=run.policy.select,
+            allow=same_origin(endpoint.base),
+            before_request=before_request,
+            max_requests=run.replay_resources,
+        )
+    except CrawlerError as exc:
+        log.warning("rendering %s in the replay failed (%s): keeping the raw text", url, exc)
+        return None
+    rendered = replace(memento, body=page.body, headers={"content-type": page.content_type})
+    try:
+        document = _extract_for(run.policy, page.body, page.content_type, memento.url)
+    except ExtractionError as exc:
+        return "", "", f"a shell ({shell}), and no text rendered: {exc}", rendered
+    text = render_text(document)
+    still = shell_reason(page.body, len(text.split()), text)
+    if still or not document.blocks:
+        return text, document.title, f"a shell even rendered in the replay: {still}", rendered
+    log.info(
+        "%s %s: a shell (%s), rendered in the replay", run.policy.name, memento.timestamp, shell
+    )
+    return text, document.title, None, rendered
 
 
 def _extract_for(policy: Policy, body: bytes, content_type: str, url: str) -> Document:

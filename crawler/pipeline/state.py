@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from crawler.archive.endpoint import ArchiveEndpoint
 from crawler.archive.transport import Transport
 from crawler.config import ArchiveConfig, Policy
+from crawler.live.browser import BrowserFetcher
 
 
 @dataclass
@@ -58,3 +59,6 @@ class Crawl:
     now: datetime
     result: BackfillResult
     notify: Progress
+    # Renders archived captures whose raw HTML is a shell (None: record the raw text).
+    browser: BrowserFetcher | None = None
+    replay_resources: int = 40

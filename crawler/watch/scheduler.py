@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from crawler.config import Config, Policy, cron_trigger, parse_interval
 from crawler.errors import CrawlerError
+from crawler.live.browser import BrowserFetcher
 from crawler.text.diff import ignore_patterns
 from db import store
 
@@ -63,6 +64,7 @@ class Watcher:
         client_factory: Callable[[], httpx.Client] | None = None,
         rng: random.Random | None = None,
         workers: int = 4,
+        browser: BrowserFetcher | None = None,
     ) -> None:
         self.config = config
         self.rng = rng or random.Random()
@@ -70,6 +72,8 @@ class Watcher:
         self.stopping = threading.Event()
         self._client_factory = client_factory or self._default_client
         self._host_locks: dict[str, threading.Lock] = {}
+        # One Chromium for the run, started the first time a page needs it.
+        self.browser = browser if browser is not None else BrowserFetcher(config.browser)
 
     def _default_client(self) -> httpx.Client:
         agent = self.config.user_agent
@@ -160,6 +164,9 @@ class Watcher:
                 save_page_now=self.config.archive.url
                 if self.config.archive.save_page_now
                 else None,
+                fetcher=self.config.fetcher_for(policy),
+                browser=self.browser,
+                browser_options=self.config.browser,
             )
         log.info("checked %s: %s %s", policy.name, result.status, result.detail)
 
@@ -181,6 +188,8 @@ class Watcher:
                 now,
                 ignore=ignore_patterns(self.config.ignore, policy.ignore),
                 sinks=self.config.alerts,
+                browser=self.browser if self.config.fetcher_for(policy) != "http" else None,
+                replay_resources=self.config.browser.replay_resources,
             )
         upcoming = next_due(
             self._schedule(policy, "sync"), self.config.schedule.jitter, now, self.rng
@@ -230,4 +239,7 @@ def run_forever(config: Config, tick: float = TICK_SECONDS) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        watcher.browser.close()  # no Chromium outlives the run
