@@ -1,7 +1,9 @@
-"""Commands on texts: diff (two versions of a policy), diff-files and extract (saved pages)."""
+"""Commands on texts: diff (two versions of a policy), diff-files, extract and classify (saved
+pages)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -226,3 +228,50 @@ def extract(
             (out_dir / (path.stem + ".md")).write_text(text, encoding="utf-8")
         else:
             click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--url", default="", help="The page's URL (its path words are evidence too).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def classify(files: tuple[Path, ...], url: str, as_json: bool) -> None:
+    """Which document each page is (HTML, PDF or text): privacy, terms, cookies, other-legal or
+    not-legal, with a score and the evidence (title, headings, key phrases, URL words)."""
+    from crawler.text import extract_any, render_text
+    from crawler.text.classify import classify as classify_page
+    from crawler.text.pdf import is_pdf
+
+    results = []
+    for path in files:
+        body = path.read_bytes()
+        head = body[:2048].lstrip().lower()
+        if (
+            is_pdf(body)
+            or head.startswith((b"<!doctype", b"<html", b"<"))
+            or path.suffix
+            in (
+                ".html",
+                ".htm",
+            )
+        ):
+            try:
+                document = extract_any(body, base_url=url)
+            except CrawlerError as exc:
+                raise click.ClickException(f"{path}: {exc}") from exc
+            title = document.title
+            headings = [b.text for b in document.blocks if b.kind == "heading"]
+            text = render_text(document)
+        else:
+            text = body.decode("utf-8", errors="replace")
+            headings = [m.group(1) for m in re.finditer(r"^#{1,6}\s+(.+)$", text, re.M)]
+            title = ""
+        found = classify_page(title, headings, text, url)
+        results.append({"file": str(path), **found.to_dict()})
+    if as_json:
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    for r in results:
+        evidence = "; ".join(str(e) for e in r["evidence"])  # type: ignore[attr-defined]
+        click.echo(f"{r['file']}: {r['kind']} ({r['score']:.2f}): {evidence}")

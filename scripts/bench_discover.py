@@ -1,0 +1,85 @@
+"""Measure the document classifier (and the rule for pages that are no legal document) on the
+real pages, cross-validated by service: no service is in both the training and the test folds.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python scripts/bench_discover.py
+
+Prints markdown tables: privacy policy vs anything else (precision, recall), the document type
+(privacy / terms / cookies / other legal) accuracy on Open Terms Archive's labelled pages, and a
+confusion table. Reads only ../shared/corpus.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crawler.text.classify import classify  # noqa: E402
+from scripts.discovery_corpus import examples  # noqa: E402
+from scripts.train_classifier import fit  # noqa: E402
+
+FOLDS = 5
+
+
+def main() -> None:
+    data = examples()
+    groups = sorted({e.group for e in data})
+    # Services dealt round-robin into folds, largest first, so the folds are of similar size.
+    sizes = Counter(e.group for e in data)
+    fold_of: dict[str, int] = {}
+    for n, group in enumerate(sorted(groups, key=lambda g: (-sizes[g], g))):
+        fold_of[group] = n % FOLDS
+    predictions = []
+    for fold in range(FOLDS):
+        train = [e for e in data if fold_of[e.group] != fold]
+        weights = fit(train)
+        for e in data:
+            if fold_of[e.group] == fold:
+                got = classify(e.title, e.headings, e.text, e.url, weights=weights)
+                predictions.append((e, got.kind))
+    print(f"{len(data)} pages of {len(groups)} services, {FOLDS} folds by service\n")
+    print("| task | pages | precision | recall | accuracy |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, subset in (
+        ("privacy policy vs anything else, all pages", predictions),
+        (
+            "privacy policy vs anything else, OTA pages",
+            [p for p in predictions if p[0].source == "ota"],
+        ),
+    ):
+        tp = sum(1 for e, k in subset if e.kind == "privacy" and k == "privacy")
+        fp = sum(1 for e, k in subset if e.kind != "privacy" and k == "privacy")
+        fn = sum(1 for e, k in subset if e.kind == "privacy" and k != "privacy")
+        right = sum(1 for e, k in subset if (e.kind == "privacy") == (k == "privacy"))
+        print(
+            f"| {name} | {len(subset)} | {tp / max(1, tp + fp):.3f} | {tp / max(1, tp + fn):.3f} "
+            f"| {right / len(subset):.3f} |"
+        )
+    ota = [p for p in predictions if p[0].source == "ota"]
+    right = sum(1 for e, k in ota if e.kind == k)
+    print(
+        f"| document type (privacy/terms/cookies/other legal), OTA pages | {len(ota)} | – | – | {right / len(ota):.3f} |"
+    )
+    print(
+        "\n| true \\ predicted | "
+        + " | ".join(("privacy", "terms", "cookies", "other-legal", "not-legal"))
+        + " |"
+    )
+    print("| --- " * 6 + "|")
+    for kind in ("privacy", "terms", "cookies", "other-legal"):
+        counts = Counter(k for e, k in predictions if e.kind == kind)
+        cells = " | ".join(
+            str(counts.get(k, 0))
+            for k in ("privacy", "terms", "cookies", "other-legal", "not-legal")
+        )
+        print(f"| {kind} | {cells} |")
+    wrong = [(e.source, e.group, e.kind, k, e.title[:60]) for e, k in predictions if e.kind != k]
+    for item in wrong[:25]:
+        print("    wrong:", item, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
