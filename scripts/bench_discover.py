@@ -1,5 +1,7 @@
 """Measure the document classifier (and the rule for pages that are no legal document) on the
-real pages, cross-validated by service: no service is in both the training and the test folds.
+real pages, cross-validated by service: no service is in both the training and the test folds;
+and the link finder on ota-crosslinks.jsonl (from one page of a service, find the declared URL
+of its privacy policy, or its terms).
 
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python scripts/bench_discover.py
 
@@ -10,15 +12,20 @@ confusion table. Reads only ../shared/corpus.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.text.classify import classify  # noqa: E402
+from crawler.text.links import find_links  # noqa: E402
 from scripts.discovery_corpus import examples  # noqa: E402
+from scripts.extract_corpus import SHARED  # noqa: E402
 from scripts.train_classifier import fit  # noqa: E402
 
 FOLDS = 5
@@ -79,6 +86,54 @@ def main() -> None:
     wrong = [(e.source, e.group, e.kind, k, e.title[:60]) for e, k in predictions if e.kind != k]
     for item in wrong[:25]:
         print("    wrong:", item, file=sys.stderr)
+    links()
+
+
+def normalise(url: str) -> str:
+    """As ota-crosslinks.jsonl normalises URLs: no scheme, no www., lower-case host, no query
+    or fragment, no trailing slash, index.html dropped, path percent-decoded."""
+    parts = urlsplit(url)
+    host = parts.netloc.lower().removeprefix("www.")
+    path = unquote(parts.path).removesuffix("index.html").rstrip("/")
+    return host + path
+
+
+def links() -> None:
+    """From one page of a service, find the declared URL of its privacy policy (or terms)."""
+    rows = [json.loads(line) for line in (SHARED / "discovery" / "ota-crosslinks.jsonl").open()]
+    pages: dict[str, bytes] = {}
+    print(
+        "\n| link finder: target | pages where the target is linked | top candidate right "
+        "| pages where it is not linked | a wrong confident candidate | ms per page |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for kind, terms_type in (("privacy", "Privacy Policy"), ("terms", "Terms of Service")):
+        subset = [
+            r
+            for r in rows
+            if r["target_terms_type"] == terms_type and not r["target_same_url_as_page"]
+        ]
+        linked_right = linked = unlinked = wrong_confident = 0
+        spent = 0.0
+        for row in subset:
+            body = pages.setdefault(
+                row["page_file"], (SHARED / "ota" / row["page_file"]).read_bytes()
+            )
+            started = time.process_time()
+            found = find_links(body, row["page_url"], kind)
+            spent += time.process_time() - started
+            top = found[0] if found else None
+            right = top is not None and normalise(top.url) == row["expected_norm"]
+            if row["found"]:
+                linked += 1
+                linked_right += right
+            else:
+                unlinked += 1
+                wrong_confident += bool(top and top.confident and not right)
+        print(
+            f"| {terms_type} | {linked} | {linked_right / max(1, linked):.3f} | {unlinked} "
+            f"| {wrong_confident / max(1, unlinked):.3f} | {1000 * spent / max(1, len(subset)):.1f} |"
+        )
 
 
 if __name__ == "__main__":
