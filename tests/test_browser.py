@@ -234,3 +234,23 @@ def test_an_archived_client_rendered_page_is_read_from_its_rendered_replay(tmp_p
     assert row[0] == "browser-replay"
     code, out = run_cli("--config", str(config), "history", "fable-privacy", "--json")
     assert json.loads(out)[0]["words"] > 100
+
+
+def test_without_chromium_one_line_says_how_to_install_it(
+    tmp_path: Path, site: BrowserSite
+) -> None:
+    config = _config(tmp_path, site, "browser", {"acme-privacy": PAGES["acme-privacy"]})
+    config.write_text(
+        config.read_text().replace(
+            "[browser]\n", '[browser]\nexecutable = "/nonexistent/chromium"\n'
+        )
+    )
+    code, out = run_cli("--config", str(config), "check", "--json")
+    (result,) = json.loads(out)
+    assert code == 1 and result["status"] == "failed"
+    assert "apt-get install chromium" in result["detail"]
+    # auto falls back to plain http (with a warning): the shell is then a problem notice.
+    config.write_text(config.read_text().replace('fetcher = "browser"', 'fetcher = "auto"'))
+    code, out = run_cli("--config", str(config), "check", "--json")
+    (result,) = json.loads(out)
+    assert result["status"] == "shell"

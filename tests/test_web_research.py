@@ -51,6 +51,33 @@ def test_version_ids_survive_a_partial_then_a_full_backfill(
     uid = str(partial[0]["uid"])
     code, out = run_cli("--config", str(config), "show", NAME, "--version", uid[11:])
     assert code == 0 and out.split("\n", 1)[1] == texts[uid]
+    # The page a link made after the partial backfill names still shows that text.
+    process, base = serve_on_free_port(config)
+    try:
+        for version in partial:
+            page = httpx.get(f"{base}/p/{NAME}/v/{version['uid']}.md")
+            assert page.status_code == 200 and page.text == texts[str(version["uid"])].lstrip("\n")
+    finally:
+        process.terminate()
+        process.wait(10)
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def test_feed_sink_files_parse(tmp_path: Path, pywb_archive: PywbArchive) -> None:
+    config = write_config(tmp_path, pywb_archive.url)
+    config.write_text(
+        config.read_text() + '\n[[alert]]\nname = "feeds"\ntype = "feed"\ndir = "feeds"\n'
+    )
+    assert run_cli("--config", str(config), "backfill")[0] == 0  # feeds follow a backfill too
+    for name in ("all.atom", f"{NAME}.atom", "problems.atom"):
+        feed = feedparser.parse((tmp_path / "feeds" / name).read_bytes())
+        assert not feed.bozo, (name, feed.get("bozo_exception"))
+        assert feed.feed.author == "policytrail"
+        assert any(link.rel == "self" for link in feed.feed.links)
+        for entry in feed.entries:  # the archived captures of the new texts
+            assert entry.link.startswith(pywb_archive.url)
+            assert httpx.get(entry.link, follow_redirects=True).status_code == 200
 
 
 def _hrefs(page: object) -> list[str]:

@@ -239,6 +239,7 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
     """Full-text search of every version: snippets, and the dates the matching text was there."""
     import sqlite3
 
+    from crawler.cite import replay_prefix, version_evidence
     from db import store
 
     how = 'write words (all must appear), a "quoted phrase", or word* for a prefix'
@@ -254,10 +255,12 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
             param_hint="QUERY",
         ) from None
     ranges = store.present_ranges(db, hits)
+    prefixes = {h["policy_id"]: replay_prefix(db, h["policy_id"], config.archive.url) for h in hits}
     results = [
         {
             "policy": h["policy"],
             "version": h["uid"],
+            **version_evidence(db, h["id"], prefixes[h["policy_id"]]),
             "version_id": h["id"],
             "first_seen": h["first_seen"],
             "last_seen": h["last_seen"],

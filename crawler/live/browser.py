@@ -171,6 +171,7 @@ class BrowserFetcher:
         for a rate limiter; `max_requests`: the most that go. Raises FetchError on a timeout,
         a crash or a network error, BrowserUnavailable without Chromium or Playwright."""
         timeout = self.options.timeout
+        self._ensure_loop()  # BrowserUnavailable before any coroutine exists
 
         async def bounded() -> Rendered:
             try:

@@ -150,7 +150,10 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
                 f"urn:policytrail:feed:{name}",
                 entries[:FEED_ENTRIES],
                 entries[0]["updated"],
-                self_link=f"{site}/p/{quote(name, safe='')}/changes.atom" if site else "",
+                # Without the pages' address, the file names itself (relative to itself).
+                self_link=f"{site}/p/{quote(name, safe='')}/changes.atom"
+                if site
+                else f"{_safe(name)}.atom",
                 alternate=f"{site}/p/{quote(name, safe='')}" if site else "",
             ),
         )
@@ -161,7 +164,7 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
             "urn:policytrail:feed:all",
             entries_all[:FEED_ENTRIES],
             updated,
-            self_link=f"{site}/changes.atom" if site else "",
+            self_link=f"{site}/changes.atom" if site else "all.atom",
             alternate=f"{site}/changes" if site else "",
         ),
     )
@@ -179,6 +182,7 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
             "urn:policytrail:feed:problems",
             [problem_entry(p, site) for p in problems],
             problems[0]["opened_at"] if problems else updated,
+            self_link=f"{site}/problems.atom" if site else "problems.atom",
         ),
     )
     return folder
