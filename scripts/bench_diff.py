@@ -4,7 +4,8 @@
 
 1. Synthetic edits with known truth applied to real policies (move a section, rename a heading,
    reword a sentence, insert or delete a section, split one, change only whitespace, quotes or
-   the "last updated" date): alignment accuracy and per-kind precision, recall and F1.
+   the "last updated" date, move the table of contents, add a table of contents): alignment
+   accuracy and per-kind precision, recall and F1.
 2. Real consecutive versions (each recorded by Open Terms Archive as a content change): share
    reported substantive, share reported as "no change", and time per diff.
 3. Speed: two ~10,000-word versions; the longest history end to end.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import sys
 import time
@@ -166,6 +168,27 @@ def make_case(
             set(),
             False,
         )
+    if edit in ("toc-move", "toc-add"):
+        # A table of contents: entries linking to the document's own headings.
+        headed = [h for _, h, _ in doc[1:] if h]
+        if len(headed) < 3:
+            return None
+        toc = "\n".join(
+            f"{k}. [{h}](#{re.sub(r'[^a-z0-9]+', '-', h.lower()).strip('-')})"
+            for k, h in enumerate(headed, start=1)
+        )
+        entry = (doc[0][0] + 1, "", toc)
+        if edit == "toc-add":
+            new = doc[:1] + [entry] + doc[1:]
+            return new, {o: (o if o < 1 else o + 1) for o in range(n)}, {1: "added"}, set(), False
+        doc.insert(1, entry)  # the old text has it after its opening section...
+        j = rng.randrange(3, n + 1)  # ...the new one further down
+        new = doc[:1] + doc[2:]
+        new.insert(j, entry)
+        order = list(range(n + 1))
+        order.pop(1)
+        order.insert(j, 1)
+        return new, {o: k for k, o in enumerate(order)}, {j: "moved"}, set(), False
     if edit == "cosmetic":
         new = []
         for level, heading, text in doc:
@@ -191,12 +214,23 @@ def synthetic(histories: dict[str, list[dict[str, object]]], cases: int, seed: i
         sections = split_sections(str(rows[-1]["markdown"]))
         if usable(sections):
             docs.append(to_doc(sections))
-    edits = ["move", "rename", "reword", "insert", "delete", "split", "cosmetic"]
+    edits = [
+        "move",
+        "rename",
+        "reword",
+        "insert",
+        "delete",
+        "split",
+        "cosmetic",
+        "toc-move",
+        "toc-add",
+    ]
     aligned = total = 0
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     cosmetic_cases = cosmetic_substantive = 0
+    toc_cases = toc_one = 0
     done = Counter[str]()
     attempts = 0
     while sum(done.values()) < cases and attempts < cases * 20:
@@ -243,6 +277,9 @@ def synthetic(histories: dict[str, list[dict[str, object]]], cases: int, seed: i
         if cosmetic:
             cosmetic_cases += 1
             cosmetic_substantive += result.substantive
+        if edit.startswith("toc"):
+            toc_cases += 1
+            toc_one += len(reported) == 1 and reported == expected
     print(
         f"Synthetic edits on {len(docs)} real policies, {sum(done.values())} cases "
         f"({', '.join(f'{k} {v}' for k, v in sorted(done.items()))}), seed {seed}\n"
@@ -250,6 +287,10 @@ def synthetic(histories: dict[str, list[dict[str, object]]], cases: int, seed: i
     print("| measure | value |\n| --- | --- |")
     print(f"| section alignment accuracy | {aligned / max(1, total):.4f} ({aligned}/{total}) |")
     print(f"| cosmetic-only cases reported substantive | {cosmetic_substantive}/{cosmetic_cases} |")
+    print(
+        f"| table of contents moved or added, reported as that one change alone "
+        f"| {toc_one}/{toc_cases} |"
+    )
     print("\n| kind | precision | recall | F1 | true + | false + | false − |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for kind in KINDS:

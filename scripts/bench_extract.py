@@ -5,7 +5,10 @@ out from development, the OTA pages in other languages.
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python scripts/bench_extract.py
 
 Prints a markdown table: token F1 (bag of words; markdown syntax and provenance line removed:
-mean, median, 10th percentile), heading recall (gold heading lines found as heading lines), and
+mean, median, 10th percentile), heading recall (gold heading lines found as heading lines), line
+exactness (the share of the gold's non-empty lines found verbatim, trimmed, Wayback-rewritten
+link targets mapped back: over all lines, and the mean over pages; it means most on the
+reference-format corpus, whose gold is in our format), and
 ms per page (the median over pages of one core's CPU time: in the first round, and the least of
 --rounds rounds). Reads only ../shared/corpus; touches no network.
 """
@@ -33,6 +36,7 @@ from scripts.extract_corpus import (  # noqa: E402
     Page,
     heading_recall,
     held_out_pages,
+    line_exactness,
     ota_pages,
     reference_pages,
     token_f1,
@@ -107,6 +111,8 @@ def run(
     each, as in a fresh process). The least is what the code costs once the machine's noise
     (other processes, frequency changes) is set aside, as timeit reports it."""
     f1s, recalls = [], []
+    lines_found = lines_total = 0
+    page_exactness = []
     times: list[list[float]] = [[] for _ in pages]
     for round_ in range(rounds):
         clear_our_caches()
@@ -121,6 +127,9 @@ def run(
             page_times.append((time.process_time() - start) * 1000)
             if round_ == 0:
                 f1s.append(token_f1(text, page.gold))
+                found, total = line_exactness(text, page.gold)
+                lines_found, lines_total = lines_found + found, lines_total + total
+                page_exactness.append(found / total if total else 1.0)
                 recall = heading_recall(text, page.gold, setext_gold=setext)
                 if recall is not None:
                     recalls.append(recall)
@@ -131,6 +140,8 @@ def run(
         "f1_median": statistics.median(f1s),
         "f1_p10": f1s[max(0, int(len(f1s) * 0.1) - 1)] if len(f1s) >= 10 else f1s[0],
         "heading_recall": statistics.fmean(recalls) if recalls else float("nan"),
+        "lines": lines_found / lines_total if lines_total else float("nan"),
+        "lines_mean": statistics.fmean(page_exactness),
         "ms_median_first": statistics.median(t[0] for t in times),
         "ms_median_best": statistics.median(min(t) for t in times),
     }
@@ -193,9 +204,10 @@ def main() -> None:
         extractors.update(peers())
     print(
         "| corpus | extractor | pages | F1 mean | F1 median | F1 10th pct | heading recall "
+        "| lines verbatim (all / page mean) "
         f"| ms/page median, first round | ms/page median, best of {args.rounds} rounds |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for corpus, pages, setext in corpora:
         rows = [
             (name, run(pages, name, fn, setext, args.rounds)) for name, fn in extractors.items()
@@ -212,6 +224,7 @@ def main() -> None:
             print(
                 f"| {corpus} | {name} | {r['pages']:.0f} | {r['f1_mean']:.3f} | "
                 f"{r['f1_median']:.3f} | {r['f1_p10']:.3f} | {r['heading_recall']:.3f} | "
+                f"{r['lines']:.3f} / {r['lines_mean']:.3f} | "
                 f"{r['ms_median_first']:.1f} | {r['ms_median_best']:.1f} |"
             )
         if args.worst:

@@ -157,3 +157,22 @@ def heading_recall(ours: str, gold: str, setext_gold: bool = False) -> float | N
         return None
     have = set(headings(ours))
     return sum(1 for h in wanted if h in have) / len(wanted)
+
+
+WAYBACK_TARGET = re.compile(
+    r"\((?:https?:)?(?://(?:web\.)?archive\.org)?/web/\d{1,14}(?:[a-z]{2}_)?/([^)\s]+)\)"
+)
+
+
+def _lines(markdown: str) -> list[str]:
+    """Non-empty lines, whitespace-trimmed, without the provenance line, link targets that the
+    Wayback Machine rewrote mapped back to the original URL (policytrail keeps original URLs)."""
+    text = WAYBACK_TARGET.sub(lambda m: "(" + m.group(1) + ")", PROVENANCE.sub("", markdown))
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def line_exactness(ours: str, gold: str) -> tuple[int, int]:
+    """(gold lines found verbatim in ours, gold lines): the reference format line for line."""
+    mine = set(_lines(ours))
+    wanted = _lines(gold)
+    return sum(1 for line in wanted if line in mine), len(wanted)

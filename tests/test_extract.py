@@ -369,3 +369,26 @@ def test_the_h1_naming_the_document_is_kept_when_a_page_has_several() -> None:
 )
 def test_boilerplate_words_are_whole_words_of_class_or_id(names: str, expected: bool) -> None:
     assert _unlikely_word(names) is expected
+
+
+LAYOUT_QUOTES = b"""<html><body><blockquote><blockquote><p><b>Information We Collect</b></p>
+<p>We collect your name and e-mail address when you register, and the pages you visit.</p>
+<p><b>How We Use It</b></p><p>We use it to run the service and to answer your questions.</p>
+<ul><li>To send receipts</li><li>To improve the site</li></ul></blockquote></blockquote>
+</body></html>"""
+REAL_QUOTE = b"""<html><body><h1>Privacy</h1><p>We collect your name and e-mail address when
+you register, and nothing else.</p><blockquote>We never sell your data.</blockquote>
+<p>That is what our founder promised in 2010, and we keep the promise.</p></body></html>"""
+
+
+def test_a_blockquote_that_indents_the_page_is_layout_not_a_quote() -> None:
+    from crawler.text.sections import split_sections
+
+    text = render_text(extract(LAYOUT_QUOTES))
+    assert "> " not in text and "**Information We Collect**" in text
+    assert [s.heading for s in split_sections(text)] == ["Information We Collect", "How We Use It"]
+
+
+def test_a_short_quoted_passage_stays_a_quote() -> None:
+    text = render_text(extract(REAL_QUOTE))
+    assert "> We never sell your data." in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.text.diff import diff_texts
 from crawler.text.sections import split_sections
 
 
@@ -101,3 +102,29 @@ def test_paths_and_text() -> None:
 def test_lead_in_keeps_the_rest_of_its_paragraph() -> None:
     sections = split_sections("**Do Not Track.** We ignore DNT.\n")
     assert sections[0].heading == "Do Not Track." and sections[0].text == "We ignore DNT."
+
+
+TOC_BODY = "\n\n".join(
+    f"## {i}. Part {i}\n\nWhat part {i} says, at some length: " + "word " * 30 for i in range(1, 6)
+)
+TOC = "\n".join(f"{i}. [Part {i}](#part-{i})" for i in range(1, 6))
+TOC_ABSOLUTE = "\n".join(f"* [Part {i}](https://example.com/privacy#part-{i})" for i in range(1, 6))
+
+
+def test_a_table_of_contents_is_one_section_never_its_items() -> None:
+    for toc in (TOC, TOC_ABSOLUTE):
+        sections = split_sections(f"# Policy\n\nIntro.\n\n{toc}\n\n{TOC_BODY}")
+        headings = [s.heading for s in sections]
+        assert headings == ["Policy", "Table of contents", *[f"{i}. Part {i}" for i in range(1, 6)]]
+        assert sections[1].text.count("](") == 5  # the table stays in the text
+
+
+def test_a_moved_or_added_table_of_contents_is_one_change() -> None:
+    with_toc = f"# Policy\n\nIntro.\n\n{TOC}\n\n{TOC_BODY}"
+    moved = f"# Policy\n\nIntro.\n\n{TOC_BODY}\n\n{TOC}\n"
+    without = f"# Policy\n\nIntro.\n\n{TOC_BODY}"
+    for old, new, kind in ((with_toc, moved, "moved"), (without, with_toc, "added")):
+        result = diff_texts(old, new)
+        changed = [(c.kind, c.new_heading) for c in result.changes if c.kind != "unchanged"]
+        assert changed == [(kind, "Table of contents")]
+        assert result.words_removed == 0

@@ -32,8 +32,10 @@ from crawler.text.walk import _Walker
 # Bump when the output for the same bytes changes: versions re-extracted by a newer extractor are
 # recorded as technical changes, never as policy changes. 2: a UTF-8 page with stray bytes only
 # where no text is taken from (a script) keeps its UTF-8 text, instead of being decoded whole as
-# windows-1252; the lenient fallback drops modal dialogs (consent walls) too.
-EXTRACTOR_VERSION = 2
+# windows-1252; the lenient fallback drops modal dialogs (consent walls) too. 3: a blockquote
+# that indents the page (headings, lists or several paragraphs inside, or most of the text) is
+# layout, not a quote.
+EXTRACTOR_VERSION = 3
 
 
 def page_title(raw: str) -> str:

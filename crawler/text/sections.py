@@ -132,8 +132,31 @@ def _rank(style: str) -> tuple[int, int] | None:
     return None
 
 
+# A line that is only a link to a place in the document (`1. [Scope](#scope)`, or the page's
+# own URL with a fragment), maybe as a list item: a table of contents' entry.
+TOC_LINE = re.compile(
+    r"^\s*(?:[*+-]\s+|\d+\\?\.\s+|[ivxlIVXL]+\.\s+)?\[[^\]]+\]\([^)\s]*#[^)\s]+\)\s*$"
+)
+TOC_HEADING = "Table of contents"
+
+
+def _toc_run(lines: list[str], start: int) -> int:
+    """The index after a table of contents starting at `start` (at least two entries, blank
+    lines between them allowed), or `start` when there is none."""
+    entries, end, i = 0, start, start
+    while i < len(lines):
+        if TOC_LINE.match(lines[i]):
+            entries, end = entries + 1, i + 1
+        elif lines[i].strip():
+            break
+        i += 1
+    return end if entries >= 2 else start
+
+
 def split_sections(markdown: str) -> list[Section]:
-    """Split markdown into sections in document order."""
+    """Split markdown into sections in document order. A table of contents (a list whose
+    items only link to the document's own headings) is one section of its own, whose items
+    are never headings: moved or added, it is one change."""
     lines = markdown.replace("\r\n", "\n").split("\n")
     # Provenance lines name the snapshot, not the policy.
     while lines and lines[0].startswith("> *The following text is extracted"):
@@ -144,10 +167,12 @@ def split_sections(markdown: str) -> list[Section]:
     body: list[str] = []
     current: tuple[str, str] = ("", "")
 
+    emitted = [False]  # the current heading's section is out already (before a contents table)
+
     def close() -> None:
         text = "\n".join(body).strip()
         style, heading = current
-        if heading or text:
+        if (heading and not emitted[0]) or text:
             path = tuple(h for _, h in stack) if heading else ()
             sections.append(
                 Section(
@@ -155,6 +180,7 @@ def split_sections(markdown: str) -> list[Section]:
                 )
             )
         body.clear()
+        emitted[0] = False
 
     i = 0
     was_heading = True
@@ -165,6 +191,15 @@ def split_sections(markdown: str) -> list[Section]:
         next_line = lines[i + 1] if i + 1 < len(lines) else ""
         alone = prev_blank and (not next_line.strip() or SETEXT.match(next_line) is not None)
         boundary = prev_blank or was_heading or prev.endswith((".", ":", "?", "!", ")", "*"))
+        toc_end = _toc_run(lines, i) if TOC_LINE.match(line) else i
+        if toc_end > i:
+            close()
+            emitted[0] = True
+            path = (*[h for _, h in stack], TOC_HEADING)
+            toc = "\n".join(x for x in lines[i:toc_end] if x.strip())
+            sections.append(Section(len(sections), TOC_HEADING, len(path), path, toc, "toc"))
+            i, was_heading = toc_end, True
+            continue
         found = _heading(line, next_line, boundary, alone) if line.strip() else None
         if line.strip():
             was_heading = found is not None and not found[2]

@@ -33,7 +33,9 @@ from crawler.text.urls import original_url
 TOKEN = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][^\s/>]*)([^>]*)>", re.S)
 
 
-TABLES_AND_RAW_TEXT = ":is(table, xmp, plaintext, noembed, noframes)"
+TABLES_AND_RAW_TEXT = ":is(table, blockquote, xmp, plaintext, noembed, noframes)"
+# Inside a blockquote, any of these makes it page layout (an indented policy), not a quotation.
+LAYOUT_IN_QUOTES = "h1, h2, h3, h4, h5, h6, ul, ol, dl, table, blockquote"
 
 
 HREF = re.compile(r'\shref="([^"]*)"')
@@ -91,6 +93,21 @@ _Frame = list[Any]
 _FLUSH, _NOTHING, _LIST, _ITEM, _QUOTE, _HEADING, _INLINE, _TABLE, _ROW, _CELL = range(10)
 
 
+def _is_layout_quote(node: LexborNode, container_length: int) -> bool:
+    """A blockquote that indents the page (older sites indent the whole policy with one, or
+    several nested), not a quotation: it holds headings, lists, tables or another blockquote,
+    several paragraphs, or most of the text. A short quoted passage stays a quote."""
+    if any(found.mem_id != node.mem_id for found in node.css(LAYOUT_IN_QUOTES)):
+        return True  # (css() matches the node itself too)
+    text = node.text(deep=True) or ""
+    if container_length and len(text) >= 0.5 * container_length and len(text) > 200:
+        return True
+    paragraphs = len(node.css("p, div"))
+    return paragraphs >= 2 or (
+        text.count("\n") >= 2 and len(node.css("br")) >= 2 and len(text) > 400
+    )
+
+
 class _Walker:
     """Walks a serialised container and collects blocks the way html2text lays them out.
 
@@ -112,6 +129,7 @@ class _Walker:
         self.start_next = False
         # While a container is walked (see `walk`):
         self.tables: Iterator[bool] = iter(())  # data table or not, per <table> in order
+        self.quotes: Iterator[bool] = iter(())  # layout or quotation, per <blockquote> in order
         self.stack: list[_Frame] = []  # the open elements
         self.parts: list[str] | None = None  # where text goes: an inline element's, or the buffer
         self.plain = False  # inside a heading: links and emphasis as plain text
@@ -166,15 +184,21 @@ class _Walker:
         0.9 / 2.4 / 3.1 ms on the three corpora of scripts/bench_extract.py, compiled, as the
         single 196-line loop did.)"""
         data_tables = []
+        layout_quotes = []
+        weight = -1
         for node in container.css(TABLES_AND_RAW_TEXT):
             if node.tag == "table":
                 data_tables.append(_is_data_table(node))
+            elif node.tag == "blockquote":
+                if weight < 0:
+                    weight = len(container.text(deep=True) or "")
+                layout_quotes.append(_is_layout_quote(node, weight))
             elif node.mem_id != container.mem_id:
                 # A raw text element: the serialiser writes its text unescaped. Make it text.
                 node.replace_with(node.text(deep=True) or "")
         html = container.html or ""
         tokens: list[str | None] = TOKEN.split(html)
-        self._begin(data_tables)
+        self._begin(data_tables, layout_quotes)
         buf = self.buf
         last = len(tokens) - 1
         for index in range(0, last + 1, 4):
@@ -206,10 +230,11 @@ class _Walker:
         for frame in reversed(self.stack):  # never from lexbor's serialiser; kept for safety
             self._close(frame)
 
-    def _begin(self, data_tables: list[bool]) -> None:
+    def _begin(self, data_tables: list[bool], layout_quotes: list[bool]) -> None:
         """The walk's state for a new container. (Set here, not in `walk`: there, mypy would
         take `self.parts` for None all through the loop, and mypyc would compile it so.)"""
         self.tables = iter(data_tables)
+        self.quotes = iter(layout_quotes)
         self.stack = []
         self.parts = None
         self.plain = False
@@ -279,6 +304,7 @@ class _Walker:
         frame: _Frame
         opens = OPENS.get(tag, _INLINE_ELEMENT)
         data = next(self.tables, False) if opens == _TABLE_ELEMENT else False
+        layout = next(self.quotes, False) if tag == "blockquote" else False
         if self.pre is not None:
             if tag == "pre":
                 self.pre_depth += 1
@@ -345,7 +371,7 @@ class _Walker:
         elif tag == "pre":
             self.start("pre")
             self.pre, self.pre_depth = [], 1
-        elif tag == "blockquote":
+        elif tag == "blockquote" and not layout:
             self.flush()
             self.quote += 1
             self.stack.append([tag, _QUOTE])
