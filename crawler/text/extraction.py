@@ -34,7 +34,7 @@ from crawler.text.walk import _Walker
 # where no text is taken from (a script) keeps its UTF-8 text, instead of being decoded whole as
 # windows-1252; the lenient fallback drops modal dialogs (consent walls) too. 3: a blockquote
 # that indents the page (headings, lists or several paragraphs inside, or most of the text) is
-# layout, not a quote.
+# layout, not a quote; no-break spaces are kept as spaces, as html2text writes them.
 EXTRACTOR_VERSION = 3
 
 

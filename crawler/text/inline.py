@@ -78,9 +78,16 @@ def _collapsed(text: str) -> bool:
     )
 
 
+# Whitespace to collapse when the text holds no-break spaces: all but U+00A0, which html2text
+# (and so the reference format) keeps, one space each ("iv.&nbsp;&nbsp; You" is "iv.   You").
+WS_BUT_NBSP = re.compile(r"[ \t\n\r\f\v\u200b\ufeff]+")
+
+
 def _squash(text: str) -> str:
-    """WS.sub(" ", text), quicker."""
-    return text if _collapsed(text) else WS.sub(" ", text)
+    """WS.sub(" ", text), quicker; no-break spaces kept (see WS_BUT_NBSP)."""
+    if _collapsed(text):
+        return text
+    return WS_BUT_NBSP.sub(" ", text) if "\xa0" in text else WS.sub(" ", text)
 
 
 def _collapse(text: str) -> str:
@@ -88,6 +95,8 @@ def _collapse(text: str) -> str:
     WS agree on what whitespace is."""
     if _collapsed(text):
         return text
+    if "\xa0" in text:  # no-break spaces are kept, one space each (see WS_BUT_NBSP)
+        return WS_BUT_NBSP.sub(" ", text)
     if (
         not ("\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text)
         if text.isascii()

@@ -153,6 +153,8 @@ class _Walker:
                 joined = "  \n".join(line for line in lines if line)
             else:
                 joined = _collapse(text).strip()
+            if "\xa0" in joined:
+                joined = joined.replace("\xa0", " ")  # as html2text writes them
             kind = self.kind
             # Not a block of markers alone ("** **"): looking at the first character spares a copy.
             if joined and (kind == "item" or joined[0] not in "*_ " or joined.strip("*_ ")):
