@@ -34,7 +34,9 @@ from crawler.text.walk import _Walker
 # where no text is taken from (a script) keeps its UTF-8 text, instead of being decoded whole as
 # windows-1252; the lenient fallback drops modal dialogs (consent walls) too. 3: a blockquote
 # that indents the page (headings, lists or several paragraphs inside, or most of the text) is
-# layout, not a quote; no-break spaces are kept as spaces, as html2text writes them.
+# layout, not a quote; no-break spaces are kept as spaces, bold stays bold in headings, and a
+# link's trailing space stays inside its brackets, as html2text (the reference format) writes
+# them.
 EXTRACTOR_VERSION = 3
 
 

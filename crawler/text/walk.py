@@ -51,6 +51,8 @@ LIST_TAGS = frozenset(["ul", "ol", "menu", "dir"])
 
 
 # Inline elements whose markdown is their text: span, font, u and the like.
+# Bold stays bold in a heading, as html2text writes it ("### **Contact us**").
+BOLD = frozenset(["b", "strong"])
 TRANSPARENT = frozenset(["span", "font", "u", "small", "sup", "sub", "label", "abbr", "time"])
 
 
@@ -266,7 +268,9 @@ class _Walker:
             self.parts, self.plain, self.convertible = frame[3], frame[4], frame[5]
             if action == _INLINE:
                 tag = frame[0]
-                if tag in TRANSPARENT or self.plain and tag != "a" and tag not in BLOCK_TAGS:
+                if tag in TRANSPARENT or (
+                    self.plain and tag != "a" and tag not in BLOCK_TAGS and tag not in BOLD
+                ):
                     markdown = "".join(frame[2])
                 else:
                     markdown = self.inline(frame, self.plain)
@@ -437,7 +441,7 @@ class _Walker:
             match = frame[6]
             href = _unescape(match.group(1)) if match else ""
             return self.link(href, inner, plain)
-        if plain:
+        if plain and tag not in BOLD:
             return inner
         if tag in INLINE_MARKERS:
             return _wrap(INLINE_MARKERS[tag], _squash(inner))
@@ -459,4 +463,5 @@ class _Walker:
         trail = " " if inner[-1:].isspace() else ""
         if text == url:
             return f"{lead}<{url}>{trail}"
-        return f"{lead}[{text}]({url.replace(' ', '%20').replace(')', '%29')}){trail}"
+        # A trailing space stays inside the brackets, as html2text writes it.
+        return f"{lead}[{text}{trail}]({url.replace(' ', '%20').replace(')', '%29')})"
