@@ -10,7 +10,8 @@ from crawler.config import Config
 def build_client(config: Config, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     archive = config.archive
     return httpx.Client(
-        headers={"User-Agent": config.user_agent},
+        # Only the encodings decode_body bounds (httpx would also ask for br and zstd).
+        headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
         # Read timeouts count between bytes; EDGI found 10 s+ much steadier than 2 s.
         timeout=httpx.Timeout(archive.timeout, connect=min(archive.timeout, 15.0)),
         limits=httpx.Limits(

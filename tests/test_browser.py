@@ -51,9 +51,23 @@ def _config(
     return config
 
 
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    """Still there: running, or a zombie nobody reaped."""
+    return os.path.exists(f"/proc/{pid}")
+
+
 def _chromium_processes() -> set[int]:
-    """Chromium processes Playwright started (they carry --remote-debugging-pipe)."""
-    found = set()
+    """Chromium processes this test process started through Playwright (they carry
+    --remote-debugging-pipe), zombies left out; never another program's browser."""
+    me, found = os.getpid(), set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -64,7 +78,12 @@ def _chromium_processes() -> set[int]:
                 state = handle.read().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"chrom" in cmdline and b"--remote-debugging-pipe" in cmdline and state != b"Z":
+        if b"chrom" not in cmdline or b"--remote-debugging-pipe" not in cmdline or state == b"Z":
+            continue
+        pid, hops = int(entry), 0
+        while pid > 1 and pid != me and hops < 20:
+            pid, hops = _parent(pid), hops + 1
+        if pid == me:
             found.add(int(entry))
     return found
 
@@ -165,10 +184,14 @@ def test_fetch_shows_what_each_fetcher_gets(tmp_path: Path, site: BrowserSite) -
 def test_a_crash_or_a_hang_leaves_no_chromium_behind(site: BrowserSite) -> None:
     before = _chromium_processes()
     browser = BrowserFetcher(BrowserConfig(settle=2, timeout=6))
+    seen: set[int] = set()
     try:
         assert b"Cookie Co" in browser.render(site.url + "/consent").body
         # Kill the browser mid-run: the next page starts another and is read.
-        for pid in _chromium_processes() - before:
+        first = _chromium_processes() - before
+        assert first
+        seen |= first
+        for pid in first:
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
         assert b"Cookie Co" in browser.render(site.url + "/consent").body
@@ -177,10 +200,12 @@ def test_a_crash_or_a_hang_leaves_no_chromium_behind(site: BrowserSite) -> None:
         with pytest.raises(FetchError, match="did not render within 6 s"):
             browser.render(site.url + "/never.js")
         assert b"Cookie Co" in browser.render(site.url + "/consent").body
+        seen |= _chromium_processes() - before
     finally:
         browser.close()
     time.sleep(0.5)
-    assert _chromium_processes() - before == set()
+    # None of the browsers' processes is left, orphaned or a zombie.
+    assert [pid for pid in seen if _alive(pid)] == []
 
 
 def _write_warc(path: Path, pages: dict[str, tuple[str, bytes]], timestamp: str) -> Path:

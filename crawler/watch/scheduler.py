@@ -78,7 +78,9 @@ class Watcher:
     def _default_client(self) -> httpx.Client:
         agent = self.config.user_agent
         return httpx.Client(
-            headers={"User-Agent": agent}, timeout=self.config.live_timeout, follow_redirects=False
+            headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=self.config.live_timeout,
+            follow_redirects=False,
         )
 
     def _schedule(self, policy: Policy, kind: str) -> str:
