@@ -72,3 +72,42 @@ def test_a_gzipped_page_is_read(hostile: tuple[str, list[str]]) -> None:
     with httpx.Client() as client:
         result = fetch_live(client, base + "/fine", max_bytes=1024 * 1024)
     assert result.body.startswith(b"<html>") and result.body.count(b"A policy.") == 200
+
+
+def test_save_page_now_credentials_go_only_to_the_internet_archive_over_https(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crawler.archive.save import request_save_page_now
+
+    monkeypatch.setenv("POLICYTRAIL_IA_ACCESS", "key")
+    monkeypatch.setenv("POLICYTRAIL_IA_SECRET", "secret")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"job_id": "j1"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        for archive in (
+            "http://web.archive.org",
+            "https://archive.evil.example",
+            "http://127.0.0.1:9/coll",
+        ):
+            note = request_save_page_now(client, archive, "https://x.example/p")
+            assert "skipped" in note
+        assert seen == []
+        assert request_save_page_now(client, "https://web.archive.org", "https://x.example/p") == (
+            "save page now job j1"
+        )
+    assert (
+        seen[0].url.host == "web.archive.org"
+        and seen[0].headers["authorization"] == "LOW key:secret"
+    )
+
+
+def test_a_retry_after_of_a_year_pauses_an_hour_at_most() -> None:
+    from crawler.archive.transport import MAX_RETRY_AFTER, Fetched, _retry_after
+
+    answer = Fetched(429, httpx.Headers({"retry-after": "31536000"}), b"")
+    assert _retry_after(answer) == MAX_RETRY_AFTER == 3600
+    assert _retry_after(Fetched(429, httpx.Headers({"retry-after": "120"}), b"")) == 120

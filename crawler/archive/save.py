@@ -16,7 +16,15 @@ def request_save_page_now(client: httpx.Client, archive_url: str, url: str) -> s
     """Ask Save Page Now (SPN2) to capture `url`; returns a note. Never raises: a failed request
     is logged and the check goes on. Credentials come from the environment only."""
     import os
+    from urllib.parse import urlsplit
 
+    target = urlsplit(archive_url)
+    if target.scheme != "https" or target.hostname not in ("web.archive.org", "archive.org"):
+        # The credentials are the Internet Archive's: never sent to another host, nor in clear.
+        log.warning(
+            "save_page_now: %s is not the Internet Archive over https; skipped", archive_url
+        )
+        return "save page now skipped: only the Internet Archive (https) takes these credentials"
     access, secret = (os.environ.get(name) for name in SPN_ENV)
     if not access or not secret:
         log.warning("save_page_now is on but %s / %s are not set; skipped", *SPN_ENV)

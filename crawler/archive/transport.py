@@ -32,6 +32,7 @@ DEFAULT_RETRY_AFTER = 60.0
 
 
 MAX_RATE_LIMIT_WAITS = 20
+MAX_RETRY_AFTER = 3600.0  # an hour at most, whatever a 429 asks
 CONNECT_RETRIES = 2  # an archive refusing connections fails in about 3 s, not 30
 
 
@@ -193,11 +194,18 @@ class Transport:
 
 
 def _retry_after(response: Fetched) -> float:
+    """The pause a 429 asks for, at most MAX_RETRY_AFTER (a year's Retry-After would pause
+    every worker for a year); the cap is logged when it applies."""
     value = response.headers.get("retry-after", "")
     if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return DEFAULT_RETRY_AFTER
-    return max(1.0, (when - datetime.now(UTC)).total_seconds())
+        asked = float(value.strip())
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return DEFAULT_RETRY_AFTER
+        asked = max(1.0, (when - datetime.now(UTC)).total_seconds())
+    if asked > MAX_RETRY_AFTER:
+        log.warning("Retry-After of %.0f s capped at %.0f s", asked, MAX_RETRY_AFTER)
+        return MAX_RETRY_AFTER
+    return asked
