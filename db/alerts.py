@@ -55,6 +55,30 @@ def enqueue_alert(
     )
 
 
+def repoint_alerts(db: Database, pid: int, stale: dict[tuple[int | None, int, str], int]) -> None:
+    """Before stale change rows go (a capture found later moved a change): their alerts that
+    are still pending follow the new row of the same transition (same texts); those whose
+    transition is gone from the timeline are dropped, with the reason."""
+    for (from_id, to_id, _), change_id in stale.items():
+        row = db.execute(
+            "SELECT id FROM changes WHERE policy_id = ? AND to_version_id = ? AND "
+            "from_version_id IS ? AND id != ? ORDER BY at_timestamp LIMIT 1",
+            [pid, to_id, from_id, change_id],
+        ).fetchone()
+        if row:
+            db.execute(
+                "UPDATE alerts SET change_id = ? WHERE change_id = ?", [int(row[0]), change_id]
+            )
+        else:
+            db.execute(
+                "UPDATE alerts SET state = 'dropped', change_id = NULL, last_error = "
+                "'the change is no longer on the timeline (a capture found later)' "
+                "WHERE change_id = ? AND state = 'pending'",
+                [change_id],
+            )
+            db.execute("UPDATE alerts SET change_id = NULL WHERE change_id = ?", [change_id])
+
+
 def due_alerts(db: Database, now: datetime) -> list[dict[str, Any]]:
     return list(
         rows(

@@ -144,4 +144,7 @@ def count_changes(
 
 
 def change_row(db: Database, change_id: int) -> dict[str, Any]:
-    return next(rows(db, "SELECT * FROM changes WHERE id = ?", [change_id]))
+    """The change row; LookupError when it is gone."""
+    for row in rows(db, "SELECT * FROM changes WHERE id = ?", [change_id]):
+        return row
+    raise LookupError(f"change {change_id} is no longer in the database")

@@ -25,6 +25,7 @@ from db.alerts import (
     mark_alert,
     open_problem,
     problem_row,
+    repoint_alerts,
     retry_alerts,
 )
 from db.blobs import (
@@ -182,6 +183,7 @@ __all__ = [
     "add_problem",
     "close_problems",
     "enqueue_alert",
+    "repoint_alerts",
     "due_alerts",
     "mark_alert",
     "list_alerts",

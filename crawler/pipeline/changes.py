@@ -95,7 +95,15 @@ def record_changes(
                     if sink.wants(policy_name, result.substantive):
                         store.enqueue_alert(
                             db,
-                            uid=alert_uid("change", policy_name, from_id, to_id, at, sink.name),
+                            # By the texts, not the change row or its date: a backfill that
+                            # finds the change earlier re-records it under the same alert.
+                            uid=alert_uid(
+                                "change",
+                                policy_name,
+                                store.text_sha256(text_of(from_id)),
+                                store.text_sha256(text_of(to_id)),
+                                sink.name,
+                            ),
                             event="change",
                             pid=pid,
                             sink=sink.name,
@@ -104,7 +112,10 @@ def record_changes(
                             now=now,
                         )
             added += 1
-        store.delete_changes(db, [cid for key, cid in existing.items() if key not in keep])
+        stale = {key: cid for key, cid in existing.items() if key not in keep}
+        if stale:
+            store.repoint_alerts(db, pid, stale)
+        store.delete_changes(db, list(stale.values()))
     return added
 
 

@@ -83,7 +83,10 @@ def deliver(
                     send_apprise(sink, payload)
                 else:
                     write_feeds(db, sink, config.path.parent, sink.threshold == "substantive")
-            except (DeliveryError, OSError) as exc:
+            except Exception as exc:  # one undeliverable alert never blocks the others
+                if not isinstance(exc, DeliveryError | OSError):
+                    log.exception("alert %s to %s: unexpected error", alert["uid"], alert["sink"])
+                    exc = DeliveryError(f"{type(exc).__name__}: {exc}")
                 retry_at = now + backoff(int(alert["attempts"]))
                 with store.writing(db):
                     store.mark_alert(

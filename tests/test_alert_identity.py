@@ -1,0 +1,93 @@
+"""Alerts keep their identity when a change is re-recorded, and one undeliverable alert never
+blocks the others (#17)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.config import AlertConfig, Config
+from crawler.pipeline import record_changes
+from crawler.watch import deliver
+from db import store
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SINK = AlertConfig(name="hook", type="webhook", url="https://hooks.example/x")
+OLD = "# Policy\n\n## Data\n\nWe keep data for one year.\n"
+NEW = "# Policy\n\n## Data\n\nWe keep data for ten years and sell it.\n"
+
+
+def _capture(db: store.Database, pid: int, text: str, timestamp: str) -> None:
+    with db.atomic():
+        vid = store.record_version(
+            db,
+            pid,
+            text=text,
+            title="P",
+            timestamp=timestamp,
+            snapshot_id=None,
+            extractor_version=3,
+            now=NOW,
+        )
+        store.add_live_capture(
+            db,
+            pid,
+            timestamp=timestamp,
+            url="https://p.example/privacy",
+            mimetype="text/html",
+            status=200,
+            digest=timestamp,
+            state="fetched",
+            reason=None,
+            snapshot_id=None,
+            version_id=vid,
+            now=NOW,
+        )
+
+
+def test_a_re_recorded_change_keeps_its_alert_and_delivers_once(tmp_path: Path) -> None:
+    db = store.connect(tmp_path / "a.db")
+    pid = store.upsert_policy(db, "p", "https://p.example/privacy", "privacy", NOW)
+    _capture(db, pid, OLD, "20200101000000")
+    record_changes(db, pid, NOW)
+    _capture(db, pid, NEW, "20220101000000")
+    record_changes(db, pid, NOW, sinks=[SINK])
+    (alert,) = store.list_alerts(db)
+    # A backfill finds the new text earlier: the change moves to 2021.
+    _capture(db, pid, NEW, "20210101000000")
+    record_changes(db, pid, NOW, sinks=[SINK])
+    alerts = store.list_alerts(db)
+    assert [a["uid"] for a in alerts] == [alert["uid"]]  # the same alert, not a new one
+    sent: list[dict[str, Any]] = []
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "a.db", alerts=(SINK,))
+    report = deliver(db, config, NOW, senders={"webhook": lambda _sink, p: sent.append(p)})
+    assert report.delivered == 1 and report.failed == 0
+    assert sent[0]["id"] == alert["uid"] and sent[0]["change"]["at"].startswith("2021-01-01")
+
+
+def test_one_broken_alert_does_not_block_the_others(tmp_path: Path) -> None:
+    db = store.connect(tmp_path / "b.db")
+    pid = store.upsert_policy(db, "p", "https://p.example/privacy", "privacy", NOW)
+    _capture(db, pid, OLD, "20200101000000")
+    record_changes(db, pid, NOW)
+    _capture(db, pid, NEW, "20220101000000")
+    record_changes(db, pid, NOW, sinks=[SINK])
+    # An alert whose change row is gone (as older versions left behind).
+    store.enqueue_alert(
+        db,
+        uid="pt-broken",
+        event="change",
+        pid=pid,
+        sink="hook",
+        change_id=999,
+        problem_id=None,
+        now=NOW,
+    )
+    sent: list[dict[str, Any]] = []
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "b.db", alerts=(SINK,))
+    report = deliver(db, config, NOW, senders={"webhook": lambda _sink, p: sent.append(p)})
+    assert report.delivered == 1 and report.failed == 1
+    assert [p["id"] for p in sent] != ["pt-broken"] and len(sent) == 1
+    broken = next(a for a in store.list_alerts(db) if a["uid"] == "pt-broken")
+    assert broken["state"] == "pending" and broken["last_error"]
