@@ -7,6 +7,7 @@ import gzip
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -111,3 +112,56 @@ def test_a_retry_after_of_a_year_pauses_an_hour_at_most() -> None:
     answer = Fetched(429, httpx.Headers({"retry-after": "31536000"}), b"")
     assert _retry_after(answer) == MAX_RETRY_AFTER == 3600
     assert _retry_after(Fetched(429, httpx.Headers({"retry-after": "120"}), b"")) == 120
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["base64", "hex", "rot13", "zlib", "bz2", "uu", "quopri", "idna", "punycode", "undefined"],
+)
+def test_a_charset_label_that_is_no_text_encoding_is_ignored(label: str) -> None:
+    from crawler.text import decode_html, extract, render_text
+
+    page = f'<html><head><meta charset="{label}"></head><body><p>Caf\u00e9 policy text.</p></body></html>'
+    body = page.encode("utf-8")
+    assert "Caf\u00e9" in decode_html(body, f"text/html; charset={label}")
+    assert "Caf\u00e9 policy text." in render_text(
+        extract(body, content_type=f"text/html; charset={label}")
+    )
+
+
+def test_cdx_rows_with_impossible_dates_or_numbers_are_malformed() -> None:
+    from crawler.archive import parse_cdx_line
+
+    good = "com,x)/p 20200101000000 https://x.com/p text/html 200 ABC 123"
+    assert parse_cdx_line(good) is not None
+    assert parse_cdx_line(good.replace("20200101000000", "0000")) is None
+    assert parse_cdx_line(good.replace(" 200 ", " 200000000000000000000 ")) is None
+    assert parse_cdx_line(good.replace(" 123", " 1234567890123456789012")) is None
+
+
+def test_an_unexpected_error_keeps_the_schedule(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from crawler.config import load_config
+    from crawler.watch.scheduler import Watcher
+    from db import store
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[database]\npath = "w.db"\n[schedule]\ncheck = "1d"\njitter = "0"\nsync = "off"\n'
+        '[[policy]]\nname = "p"\nurl = "https://p.example/privacy"\n'
+        '[[policy]]\nname = "q"\nurl = "https://q.example/privacy"\n'
+    )
+
+    def broken_client() -> httpx.Client:
+        raise RuntimeError("something nobody expected")
+
+    watcher = Watcher(load_config(config), client_factory=broken_client)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    report = watcher.run_cycle(now)
+    assert len(report.failures) == 2  # both policies were tried: one failure stops nothing
+    db = store.connect(tmp_path / "w.db")
+    for name in ("p", "q"):
+        state = store.policy_state(db, store.policy_id(db, name))  # type: ignore[arg-type]
+        assert state["next_check_at"] == "2026-01-02T00:00:00Z"
+    assert watcher.due(now) == []  # not due again at once

@@ -57,6 +57,10 @@ def parse_cdx_line(line: str) -> Capture | None:
     urlkey, timestamp, original, mimetype, status, digest, length = fields
     if not TIMESTAMP_RE.match(timestamp) or not original or original == "-":
         return None
+    if not 1990 <= int(timestamp[:4]) <= 2100:
+        return None  # "0000" and the like: no date a version could carry
+    if len(status) > 3 or len(length) > 18:
+        return None  # a 21-digit status or length overflows every integer column
     if original.startswith(("mailto:", "data:", "http://mailto:", "https://mailto:")):
         return None
     # Wayback strips :80 and :443 the same way (EDGI's wayback does too).

@@ -46,6 +46,11 @@ BOMS = (
 )
 
 
+NOT_PAGE_ENCODINGS = frozenset(
+    ["idna", "punycode", "undefined", "rot-13", "raw-unicode-escape", "unicode-escape"]
+)
+
+
 def _labels(body: bytes, content_type: str) -> list[str]:
     """The encodings the HTTP header and then <meta charset> name, those Python knows."""
     names: list[str] = []
@@ -58,8 +63,13 @@ def _labels(body: bytes, content_type: str) -> list[str]:
     encodings = []
     for name in names:
         try:
-            encoding = codecs.lookup(name).name
+            info = codecs.lookup(name)
         except LookupError:
+            continue
+        encoding = info.name
+        # Codecs Python knows that are no text encodings (base64, hex, rot13, zlib, bz2, uu,
+        # quopri) or no page's (idna, punycode, undefined): a hostile label, ignored.
+        if not getattr(info, "_is_text_encoding", True) or encoding in NOT_PAGE_ENCODINGS:
             continue
         # Browsers read latin-1 and ascii labels as windows-1252 (WHATWG Encoding).
         encodings.append("cp1252" if encoding in ("latin-1", "iso8859-1", "ascii") else encoding)

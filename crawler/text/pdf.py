@@ -49,6 +49,8 @@ def extract_pdf(body: bytes) -> Document:
         title = str(metadata.title).strip() if metadata and metadata.title else ""
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise ExtractionError(f"unreadable PDF: {exc}") from exc
+    except Exception as exc:  # pypdf's LimitReachedError, RecursionError on cycles
+        raise ExtractionError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
     blocks: list[Block] = []
     paragraph: list[str] = []
 

@@ -139,11 +139,27 @@ class Watcher:
                         else:
                             self._sync(db, policy, now)
                             report.syncs.append(policy.name)
-                    except CrawlerError as exc:
+                    except Exception as exc:  # whatever happens, the job keeps its schedule
                         report.failures.append(f"{policy.name} {kind}: {exc}")
-                        log.warning("%s of %s failed: %s", kind, policy.name, exc)
+                        if isinstance(exc, CrawlerError):
+                            log.warning("%s of %s failed: %s", kind, policy.name, exc)
+                        else:
+                            log.exception("%s of %s failed unexpectedly", kind, policy.name)
+                        self._postpone(db, policy, kind, now)
             finally:
                 db.close()
+
+    def _postpone(self, db: Database, policy: Policy, kind: str, now: datetime) -> None:
+        """A failed job's next due time, so that a failure never makes it due again at once
+        (a daily check fetched 15 times in 30 s)."""
+        upcoming = next_due(
+            self._schedule(policy, kind), self.config.schedule.jitter, now, self.rng
+        )
+        pid = store.upsert_policy(db, policy.name, policy.url, policy.kind, now)
+        with store.writing(db):
+            store.update_policy_state(
+                db, pid, **{f"next_{kind}_at": store.iso(upcoming) if upcoming else "9999"}
+            )
 
     def _check(self, db: Database, policy: Policy, now: datetime) -> None:
         from crawler.pipeline import check
