@@ -394,3 +394,25 @@ def test_a_nearest_capture_weeks_away_is_not_taken_for_this_one(tmp_path: Path) 
         ("20190215000000", 1),
         ("20190220000000", 1),
     ]
+
+
+def test_paging_stops_when_the_archive_repeats_itself() -> None:
+    """An archive repeating its resume key, or a pywb-like one ignoring `from`, would be asked
+    forever (#17): the paging ends after the repeat."""
+    row = "com,example)/p 2020{:02d}01000000 https://example.com/p text/html 200 D{:02d} 100\n"
+
+    def ia(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=row.format(1, 1) + "\nSAMEKEY\n")
+
+    transport, _, seen = make_transport(ia)
+    pages = list(search(transport, IA, "https://example.com/p"))
+    assert len(pages) == 1 and len(seen) == 2  # the key came back once: stop
+
+    pywb = ArchiveEndpoint.from_url("http://127.0.0.1:9/coll")
+
+    def ignores_from(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="".join(row.format(m, m) for m in range(1, 4)))
+
+    transport, _, seen = make_transport(ignores_from)
+    pages = list(search(transport, pywb, "https://example.com/p", page_size=3))
+    assert sum(len(p) for p in pages) == 3 and len(seen) <= 3

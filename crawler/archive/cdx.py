@@ -143,6 +143,7 @@ def search(
     seen: set[Capture] = set()
     if endpoint.is_internet_archive:
         params["showResumeKey"] = "true"
+        keys: set[str] = set()
         while True:
             text = _check_cdx_response(transport.get("cdx", endpoint.cdx_url, params), url)
             captures, resume_key, _ = parse_cdx_text(text)
@@ -155,10 +156,17 @@ def search(
                 yield page
             if not resume_key:
                 return
+            if resume_key in keys:
+                # An archive repeating its resume key would be asked forever (36,962 requests
+                # in 90 s): the paging ends, and says so.
+                log.warning("CDX for %s repeated resume key %r: paging stopped", url, resume_key)
+                return
+            keys.add(resume_key)
             params["resumeKey"] = resume_key
     else:
         params["output"] = "text"
         params["fl"] = PYWB_CDX_FIELDS
+        windows: set[str] = set()
         while True:
             text = _check_cdx_response(transport.get("cdx", endpoint.cdx_url, params), url)
             captures, _, malformed = parse_cdx_text(text)
@@ -172,4 +180,10 @@ def search(
             if not page:
                 # A whole page inside one second: step past it rather than loop forever.
                 last = datetime_to_timestamp(timestamp_to_datetime(last) + timedelta(seconds=1))
+            if last in windows or (not page and params.get("from") and last <= params["from"]):
+                # An archive ignoring `from` answers the same page forever (6,018 identical
+                # requests in 90 s): the paging ends, and says so.
+                log.warning("CDX for %s did not move past %s: paging stopped", url, last)
+                return
+            windows.add(last)
             params["from"] = last
