@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +36,19 @@ def hostile() -> Iterator[tuple[str, list[str]]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             asked.append(self.headers.get("Accept-Encoding", ""))
+            if self.path == "/trickle":  # a byte every 0.2 s, for a minute
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", "300")
+                self.end_headers()
+                for _ in range(300):
+                    try:
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.2)
+                return
             encoding, body = BODIES[self.path]
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -165,3 +179,11 @@ def test_an_unexpected_error_keeps_the_schedule(tmp_path: Path) -> None:
         state = store.policy_state(db, store.policy_id(db, name))  # type: ignore[arg-type]
         assert state["next_check_at"] == "2026-01-02T00:00:00Z"
     assert watcher.due(now) == []  # not due again at once
+
+
+def test_a_trickling_page_is_given_up_at_its_deadline(hostile: tuple[str, list[str]]) -> None:
+    base, _ = hostile
+    started = time.monotonic()
+    with httpx.Client(timeout=5) as client, pytest.raises(FetchError, match="still arriving"):
+        fetch_live(client, base + "/trickle", deadline=1.0)
+    assert time.monotonic() - started < 10  # not the minute the page would take

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -32,6 +33,7 @@ DEFAULT_RETRY_AFTER = 60.0
 
 
 MAX_RATE_LIMIT_WAITS = 20
+READ_DEADLINE = 120.0  # seconds for one whole answer
 MAX_RETRY_AFTER = 3600.0  # an hour at most, whatever a 429 asks
 CONNECT_RETRIES = 2  # an archive refusing connections fails in about 3 s, not 30
 
@@ -126,7 +128,10 @@ class Transport:
                 return Fetched(response.status_code, response.headers, response.content)
             chunks: list[bytes] = []
             size = 0
+            give_up = time.monotonic() + READ_DEADLINE
             for chunk in response.iter_raw():
+                if time.monotonic() > give_up:  # a body trickling in: retried, then failed
+                    raise BodyError(f"{url} still arriving after {READ_DEADLINE:.0f} s", url=url)
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise BodyError(f"{url} is over the {self.max_bytes}-byte cap", url=url)

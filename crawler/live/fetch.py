@@ -5,6 +5,7 @@ Takes an httpx.Client; never touches the database.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -15,6 +16,7 @@ from crawler.errors import FetchError
 
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT_ENCODING = "gzip, deflate"
+DEADLINE = 120.0  # seconds for a whole fetch, redirects included
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,11 @@ def fetch_live(
     last_modified: str | None = None,
     max_bytes: int = 10 * 1024 * 1024,
     max_redirects: int = 5,
+    deadline: float = DEADLINE,
 ) -> LiveResult:
-    """GET `url` now. Raises FetchError on network errors, redirect loops and oversize bodies."""
+    """GET `url` now. Raises FetchError on network errors, redirect loops, oversize bodies and
+    a body still arriving after `deadline` seconds (a page trickling a byte a second)."""
+    give_up = time.monotonic() + deadline
     headers = {
         "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5",
         # Only what decode_body bounds: httpx would inflate br or zstd unbounded, each read
@@ -84,6 +89,11 @@ def fetch_live(
                 size = 0
                 # Raw bytes, decoded by us within the cap (whatever encoding was sent anyway).
                 for chunk in response.iter_raw():
+                    if time.monotonic() > give_up:
+                        raise FetchError(
+                            f"{current} was still arriving after {deadline:.0f} s; given up",
+                            url=url,
+                        )
                     size += len(chunk)
                     if size > max_bytes:
                         raise FetchError(
