@@ -11,21 +11,15 @@ from pathlib import Path
 import pytest
 
 from crawler.demo import PywbArchive
+from crawler.live.browser import CHROMIUM_ARGS as BROWSER_ARGS
 from crawler.pipeline import record_changes
 from db import store
 from tests.conftest import run_cli, write_config
 from tests.servers import serve_on_free_port
 
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The browser tests start Chromium as policytrail's browser fetcher does.
+CHROMIUM_ARGS = list(BROWSER_ARGS)
 HOSTILE_V1 = """# Terms | Evil Corp
 
 ## Scripts

@@ -262,31 +262,7 @@ def _shell(run: _Check, result: LiveResult, snapshot_id: int, reason: str) -> Ch
     detail = f"no policy text from {result.url} ({run.fetcher}): {reason}"
     if run.fetcher == "http":
         detail += '; it may need the browser (fetcher = "auto" or "browser")'
-    store.add_live_capture(
-        run.db,
-        run.pid,
-        timestamp=run.timestamp,
-        url=result.url,
-        mimetype=result.content_type,
-        status=result.status,
-        digest=payload_digest(result.body),
-        state="skipped",
-        reason=detail,
-        snapshot_id=snapshot_id,
-        version_id=None,
-        now=run.now,
-    )
-    store.update_policy_state(
-        run.db,
-        run.pid,
-        last_check_at=store.iso(run.now),
-        last_check_status="shell",
-        last_error=detail,
-        **run.schedule,
-        **run.escalation,
-    )
-    problem = raise_problem(run.db, run.pid, "shell", detail, run.now, run.sinks)
-    return CheckResult(run.policy.name, "shell", detail, problem_id=problem)
+    return _not_a_version(run, result, snapshot_id, "shell", detail, detail)
 
 
 def _held_back(
@@ -299,6 +275,29 @@ def _held_back(
         f"text shrank to {words} words from {before} ({words / max(1, before):.0%}); "
         "held back as a problem"
     )
+    return _not_a_version(
+        run,
+        result,
+        snapshot_id,
+        "shrunk",
+        reason,
+        f"{run.policy.url}: {reason}",
+        consecutive_failures=0,
+        shrunk_checks=shrunk_checks,
+    )
+
+
+def _not_a_version(
+    run: _Check,
+    result: LiveResult,
+    snapshot_id: int,
+    status: str,
+    reason: str,
+    problem_detail: str,
+    **state: Any,
+) -> CheckResult:
+    """The capture settled as skipped with `reason`, the policy's state saying `status`, and a
+    problem notice of that kind (inside the caller's transaction)."""
     store.add_live_capture(
         run.db,
         run.pid,
@@ -316,18 +315,15 @@ def _held_back(
     store.update_policy_state(
         run.db,
         run.pid,
-        consecutive_failures=0,
-        shrunk_checks=shrunk_checks,
+        **state,
         last_check_at=store.iso(run.now),
-        last_check_status="shrunk",
+        last_check_status=status,
         last_error=reason,
         **run.schedule,
         **run.escalation,
     )
-    problem = raise_problem(
-        run.db, run.pid, "shrunk", f"{run.policy.url}: {reason}", run.now, run.sinks
-    )
-    return CheckResult(run.policy.name, "shrunk", reason, problem_id=problem)
+    problem = raise_problem(run.db, run.pid, status, problem_detail, run.now, run.sinks)
+    return CheckResult(run.policy.name, status, reason, problem_id=problem)
 
 
 def _recorded(
