@@ -187,3 +187,19 @@ def test_a_trickling_page_is_given_up_at_its_deadline(hostile: tuple[str, list[s
     with httpx.Client(timeout=5) as client, pytest.raises(FetchError, match="still arriving"):
         fetch_live(client, base + "/trickle", deadline=1.0)
     assert time.monotonic() - started < 10  # not the minute the page would take
+
+
+def test_deep_nesting_is_flattened_not_dropped_and_huge_markup_refused() -> None:
+    from crawler.errors import ExtractionError
+    from crawler.text import extract, render_text
+
+    n = 20_000
+    nested = ("<html><body><p>Policy.</p>" + "<b>word " * n + "</body></html>").encode()
+    # The walk flattens what is deeper than its budget: every word kept, however deep.
+    assert render_text(extract(nested, select="body")).count("word") == n
+    # (Without `select`, the main container is found as for any page: the words outside the
+    # innermost 200 wrappers weigh under 1% and are left as boilerplate would be.)
+    assert render_text(extract(nested)).count("word") >= 0.99 * n
+    deep_list = ("<html><body>" + "<ul><li>item " * 80_000 + "</body></html>").encode()
+    with pytest.raises(ExtractionError, match="page too complex to extract"):
+        extract(deep_list)

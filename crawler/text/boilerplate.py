@@ -279,6 +279,7 @@ def _main_container(
 
 
 NOT_CONTAINERS = ("ul", "ol", "p", "table", "tr", "tbody")
+MAX_DESCENT = 200
 
 
 def _descend(node: LexborNode, weight: int, chars: int, length: int) -> tuple[LexborNode, int]:
@@ -286,7 +287,9 @@ def _descend(node: LexborNode, weight: int, chars: int, length: int) -> tuple[Le
     weight (links included) and length of the node's text. Both are sums over the text's
     parts: the weight of the child holding most of the text is what the rest leaves, and once
     the children not yet read are shorter than 90% of the weight, none of them can hold it."""
-    while weight > 0:
+    for _ in range(MAX_DESCENT):  # a chain of thousands of wrappers is no page's layout
+        if weight <= 0:
+            break
         elements, own_text, own_chars, own_length = [], False, 0, 0
         child = node.child
         while child is not None:

@@ -38,6 +38,7 @@ from crawler.text.walk import _Walker
 # link's trailing space stays inside its brackets, as html2text (the reference format) writes
 # them.
 EXTRACTOR_VERSION = 3
+MAX_MARKUP = 150_000  # tags ("<") a page may have
 
 
 def page_title(raw: str) -> str:
@@ -59,6 +60,14 @@ def extract(
 
     `document`: phrases naming the wanted document (see `document_hints`), used when a page
     holds several documents, such as terms, privacy and cookie policies on one page."""
+    tags = body.count(b"<") if isinstance(body, bytes) else body.count("<")
+    if tags > MAX_MARKUP:
+        # lexbor's tree building grows faster than the page on deep nesting: a hostile page of
+        # a few megabytes would take minutes. No policy page comes near (6,218 at most in the
+        # corpora).
+        raise ExtractionError(
+            f"page too complex to extract ({tags:,} tags, at most {MAX_MARKUP:,})"
+        )
     if isinstance(body, bytes):
         utf8 = _utf8_bytes(body, content_type)
         if utf8 is not None:

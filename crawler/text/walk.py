@@ -12,6 +12,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborNode
 
+from crawler.errors import ExtractionError
 from crawler.text.inline import (
     BR,
     ESCAPE_FIRST,
@@ -51,6 +52,11 @@ LIST_TAGS = frozenset(["ul", "ol", "menu", "dir"])
 
 
 # Inline elements whose markdown is their text: span, font, u and the like.
+# Budgets a hostile page could otherwise turn into quadratic work: open elements (deeper ones
+# are flattened into their parent), list levels shown, and tags in one container.
+MAX_DEPTH = 200
+MAX_LIST_DEPTH = 20
+MAX_TAGS = 400_000
 # Bold stays bold in a heading, as html2text writes it ("### **Contact us**").
 BOLD = frozenset(["b", "strong"])
 TRANSPARENT = frozenset(["span", "font", "u", "small", "sup", "sub", "label", "abbr", "time"])
@@ -202,6 +208,10 @@ class _Walker:
                 node.replace_with(node.text(deep=True) or "")
         html = container.html or ""
         tokens: list[str | None] = TOKEN.split(html)
+        if len(tokens) > 4 * MAX_TAGS:
+            raise ExtractionError(
+                f"page too complex to extract ({len(tokens) // 4:,} tags, at most {MAX_TAGS:,})"
+            )
         self._begin(data_tables, layout_quotes)
         buf = self.buf
         last = len(tokens) - 1
@@ -315,6 +325,11 @@ class _Walker:
             if tag == "pre":
                 self.pre_depth += 1
             return
+        if opens != _VOID and len(self.stack) >= MAX_DEPTH:
+            # Deeper than any page's layout: the element is flattened into its parent (its
+            # text kept; its closing tag, matching nothing open, is passed over), so that
+            # nesting costs no more than plain text.
+            return
         if opens == _VOID:
             if tag == "br":
                 (self.parts if self.parts is not None else buf).append(BR)
@@ -345,7 +360,7 @@ class _Walker:
             self.stack.append(frame)
             self.parts, self.convertible = frame[2], True
         elif opens == _LIST_ITEM:
-            depth = max(1, len(self.lists))
+            depth = min(max(1, len(self.lists)), MAX_LIST_DEPTH)
             marker = "*"
             if self.lists and self.lists[-1][0] == "ol":
                 counter = int(self.lists[-1][1]) + 1
