@@ -114,6 +114,15 @@ def range_text(span: dict[str, Any]) -> str:
     return f"{start} → last seen {seen}"
 
 
+MAX_QUERY_TERMS = 12  # words, phrases or prefixes: 200 `a* OR` terms kept a core busy 20 min
+
+
+def query_terms(text: str) -> int:
+    """How many terms a search query has (operators and parentheses left out)."""
+    words = re.findall(r'"[^"]*"|[^\s()]+', text)
+    return sum(1 for w in words if w not in ("AND", "OR", "NOT") and not w.startswith("NEAR"))
+
+
 def fts_query(text: str) -> str:
     """What a person types, as an FTS5 query: plain words become an AND of quoted terms (so
     "opt-out" or "e-mail" search as words); quoted phrases and FTS5 syntax pass through."""

@@ -88,6 +88,7 @@ from db.policies import (
     upsert_policy,
 )
 from db.queries import (
+    MAX_QUERY_TERMS,
     OVERVIEW,
     RANK_AT_MOST,
     export_rows,
@@ -97,6 +98,7 @@ from db.queries import (
     policy_overview,
     presence,
     present_ranges,
+    query_terms,
     range_text,
     search,
     stats,
@@ -196,6 +198,8 @@ __all__ = [
     "presence",
     "present_ranges",
     "range_text",
+    "MAX_QUERY_TERMS",
+    "query_terms",
     "fts_query",
     "RANK_AT_MOST",
     "search",

@@ -91,3 +91,43 @@ def test_one_broken_alert_does_not_block_the_others(tmp_path: Path) -> None:
     assert [p["id"] for p in sent] != ["pt-broken"] and len(sent) == 1
     broken = next(a for a in store.list_alerts(db) if a["uid"] == "pt-broken")
     assert broken["state"] == "pending" and broken["last_error"]
+
+
+def test_serve_answers_while_a_slow_diff_runs(tmp_path: Path) -> None:
+    """Pages run in a thread pool: a diff that takes seconds never holds the others (#17)."""
+    import threading
+    import time
+
+    import httpx
+
+    from tests.servers import serve_on_free_port
+
+    db = store.connect(tmp_path / "test.db")
+    pid = store.upsert_policy(db, "slow-privacy", "https://slow.example/privacy", "privacy", NOW)
+    alpha = "\n\n".join(
+        f"## Alpha heading {i}\n\nalpha {i} " + "lorem ipsum " * 10 for i in range(400)
+    )
+    beta = "\n\n".join(f"## Beta title {i}\n\nbeta {i} " + "dolor sit " * 10 for i in range(400))
+    _capture(db, pid, alpha, "20200101000000")
+    _capture(db, pid, beta, "20210101000000")
+    db.close()
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\npath = "test.db"\n')
+    process, base = serve_on_free_port(config)
+    try:
+        slow = threading.Thread(
+            target=lambda: httpx.get(base + "/p/slow-privacy/diff?from=2020&to=2021", timeout=120)
+        )
+        slow.start()
+        time.sleep(0.5)  # the diff is under way
+        started = time.monotonic()
+        assert httpx.get(base + "/", timeout=30).status_code == 200
+        waited = time.monotonic() - started
+        still_running = slow.is_alive()
+        slow.join(120)
+        assert still_running and waited < 2  # answered while the diff ran, not after it
+    finally:
+        process.terminate()
+        process.wait(10)
+        assert process.stderr is not None
+        process.stderr.close()

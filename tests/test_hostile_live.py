@@ -203,3 +203,19 @@ def test_deep_nesting_is_flattened_not_dropped_and_huge_markup_refused() -> None
     deep_list = ("<html><body>" + "<ul><li>item " * 80_000 + "</body></html>").encode()
     with pytest.raises(ExtractionError, match="page too complex to extract"):
         extract(deep_list)
+
+
+def test_a_search_with_too_many_terms_is_refused(tmp_path: Path) -> None:
+    from db import store
+    from tests.conftest import run_cli
+
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\npath = "t.db"\n')
+    store.connect(tmp_path / "t.db").close()
+    query = " OR ".join(["a*"] * 20)
+    code, out = run_cli("--config", str(config), "search", query)
+    assert code == 2 and "more than 12 terms" in out
+    code, _ = run_cli(
+        "--config", str(config), "search", '"twelve words in one quoted phrase count as one term"'
+    )
+    assert code == 0

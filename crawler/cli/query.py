@@ -245,6 +245,13 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
     how = 'write words (all must appear), a "quoted phrase", or word* for a prefix'
     if not query.strip():
         raise click.BadParameter(f"an empty query; {how}", param_hint="QUERY")
+    from db.queries import MAX_QUERY_TERMS, query_terms
+
+    if query_terms(query) > MAX_QUERY_TERMS:
+        raise click.BadParameter(
+            f"more than {MAX_QUERY_TERMS} terms; narrow the query to the words that matter",
+            param_hint="QUERY",
+        )
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     try:

@@ -200,7 +200,8 @@ def serve(obj: Context, host: str, port: int) -> None:
     site_url = next((a.site_url for a in config.alerts if a.type == "feed" and a.site_url), "")
     app = create_app(config.database, archive_url=config.archive.url, site_url=site_url)
     click.echo(f"policytrail serve: http://{host}:{port}/ (read-only; Ctrl-C to stop)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # SIGTERM stops it within seconds, whatever requests are still running.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 @cli.command()

@@ -6,6 +6,9 @@ text is escaped, and the Content-Security-Policy allows no script at all, so a p
 carries `<script>` or `javascript:` links stays inert. Connections are opened read-only, so the
 pages work while `policytrail run` writes to the same file.
 
+Handlers are plain functions: Starlette runs them in its thread pool, so a slow diff or search
+never holds the event loop, and `/` answers while one runs.
+
 Versions are named in URLs by their stable ids (`/p/NAME/v/2021-07-05-8f5090`); the old
 ordinal links (`/v/3`, `diff?a=2&b=3`) redirect to them.
 """
@@ -122,12 +125,12 @@ def _find(versions: list[dict[str, Any]], db: Database, pid: int, ref: str) -> d
     return found
 
 
-async def policies_page(request: Request) -> Response:
+def policies_page(request: Request) -> Response:
     with _reading(request) as db:
         return _render("policies.html", policies=store.policies_overview(db))
 
 
-async def timeline_page(request: Request) -> Response:
+def timeline_page(request: Request) -> Response:
     with _reading(request) as db:
         policy = _policy(db, request.path_params["name"])
         versions = store.history_with_changes(db, policy["id"])
@@ -151,7 +154,7 @@ async def timeline_page(request: Request) -> Response:
         )
 
 
-async def version_page(request: Request) -> Response:
+def version_page(request: Request) -> Response:
     name, ref = request.path_params["name"], request.path_params["ref"]
     suffix = next((s for s in (".md", ".txt") if ref.endswith(s)), "")
     ref = ref.removesuffix(suffix)
@@ -216,7 +219,7 @@ def _sections_html(result: Diff, old_text: str, new_text: str) -> list[dict[str,
     return items
 
 
-async def diff_page(request: Request) -> Response:
+def diff_page(request: Request) -> Response:
     name, params = request.path_params["name"], request.query_params
     with _reading(request) as db:
         policy = _policy(db, name)
@@ -296,7 +299,7 @@ def _change_filters(request: Request) -> dict[str, Any]:
     return filters
 
 
-async def changes_page(request: Request) -> Response:
+def changes_page(request: Request) -> Response:
     filters = _change_filters(request)
     with _reading(request) as db:
         pid = None
@@ -345,25 +348,30 @@ async def changes_page(request: Request) -> Response:
         )
 
 
-async def feed_all(request: Request) -> Response:
+def feed_all(request: Request) -> Response:
     with _reading(request) as db:
         xml = changes_atom(db, request.app.state.site_url or str(request.base_url))
     return Response(xml, media_type="application/atom+xml", headers=HEADERS)
 
 
-async def feed_policy(request: Request) -> Response:
+def feed_policy(request: Request) -> Response:
     with _reading(request) as db:
         policy = _policy(db, request.path_params["name"])
         xml = policy_changes_atom(db, policy, request.app.state.site_url or str(request.base_url))
     return Response(xml, media_type="application/atom+xml", headers=HEADERS)
 
 
-async def search_page(request: Request) -> Response:
+def search_page(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
     with _reading(request) as db:
         hits: list[dict[str, Any]] = []
         error = ""
-        if query:
+        if query and store.query_terms(query) > store.MAX_QUERY_TERMS:
+            error = (
+                f"That query has more than {store.MAX_QUERY_TERMS} terms; "
+                "narrow it to the words that matter."
+            )
+        elif query:
             try:
                 hits = store.search(db, store.fts_query(query), limit=100)
             except sqlite3.OperationalError:
