@@ -36,6 +36,12 @@ def hostile() -> Iterator[tuple[str, list[str]]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             asked.append(self.headers.get("Accept-Encoding", ""))
+            if self.path == "/elsewhere":  # a redirect to another port of this machine
+                self.send_response(302)
+                self.send_header("Location", "http://127.0.0.1:9/internal")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path == "/trickle":  # a byte every 0.2 s, for a minute
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -219,3 +225,43 @@ def test_a_search_with_too_many_terms_is_refused(tmp_path: Path) -> None:
         "--config", str(config), "search", '"twelve words in one quoted phrase count as one term"'
     )
     assert code == 0
+
+
+def test_redirects_may_not_reach_private_addresses_or_other_ports(tmp_path: Path) -> None:
+    """SSRF: a public page's redirect to 127.0.0.1 (any spelling) or to another port is
+    refused; a configured loopback URL may redirect within its own host and port."""
+    from crawler.live.guard import check_hop
+
+    public = "https://www.example.com/privacy"
+    for target in (
+        "http://127.0.0.1/admin",
+        "http://2130706433/admin",  # 127.0.0.1 in decimal
+        "http://[::1]/admin",
+        "http://10.0.0.8/",
+        "http://169.254.169.254/latest/meta-data/",
+    ):
+        with pytest.raises(FetchError, match="private or reserved address"):
+            check_hop(target, public)
+    with pytest.raises(FetchError, match="changes the port"):
+        check_hop("http://www.example.com:8080/x", public)
+    check_hop("http://127.0.0.1:8000/b", "http://127.0.0.1:8000/a")  # its own host and port
+    with pytest.raises(FetchError, match="changes the port"):
+        check_hop("http://127.0.0.1:9999/b", "http://127.0.0.1:8000/a")
+    check_hop("http://127.0.0.1:9999/b", "http://127.0.0.1:8000/a", allow_private=True)
+
+
+def test_a_configured_metadata_address_is_refused_at_load_time(tmp_path: Path) -> None:
+    from crawler.config import load_config
+    from crawler.errors import ConfigError
+
+    config = tmp_path / "config.toml"
+    for url in ("http://169.254.169.254/latest", "http://metadata.google.internal/x"):
+        config.write_text(f'[database]\npath = "t.db"\n[[policy]]\nname = "p"\nurl = "{url}"\n')
+        with pytest.raises(ConfigError, match="link-local or cloud metadata address"):
+            load_config(config)
+
+
+def test_a_live_redirect_to_another_port_is_refused(hostile: tuple[str, list[str]]) -> None:
+    base, _ = hostile
+    with httpx.Client() as client, pytest.raises(FetchError, match="changes the port"):
+        fetch_live(client, base + "/elsewhere")

@@ -196,7 +196,7 @@ def extract(
         raise click.BadParameter(
             "write the 14-digit Wayback timestamp, e.g. 20180905001402", param_hint="--timestamp"
         )
-    from crawler.config.load import valid_selector
+    from crawler.config.checks import valid_selector
 
     for option, value in (("--select", select), ("--remove", remove)):
         if value is not None and not valid_selector(value):

@@ -86,6 +86,7 @@ def check(obj: Context, names: tuple[str, ...], no_deliver: bool, as_json: bool)
                 fetcher=config.fetcher_for(policy),
                 browser=watcher.browser,
                 browser_options=config.browser,
+                allow_private=config.allow_private,
             )
             results.append(result)
     report = deliver(db, config, now) if config.alerts and not no_deliver else None
@@ -232,7 +233,7 @@ def fetch(
     import time
 
     from crawler.config import Policy
-    from crawler.config.load import valid_selector
+    from crawler.config.checks import valid_selector
     from crawler.errors import CrawlerError
     from crawler.pipeline.fetching import fetch_page
     from crawler.pipeline.snapshots import _extract_for
@@ -244,7 +245,7 @@ def fetch(
         raise click.BadParameter(f"{select!r} is not a CSS selector", param_hint="--select")
     with _errors():
         config = obj.config
-        from crawler.config.load import _check_url
+        from crawler.config.checks import _check_url
 
         _check_url(config.path, "URL", url)
     policy = Policy("fetch", url, kind, select=select)

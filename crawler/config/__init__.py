@@ -1,16 +1,19 @@
-"""config.toml -> frozen dataclasses (`model`), read and checked by `load`, with schedules
-(`schedule`: intervals and cron) and `policytrail add`'s edit of the file (`edit`). Imports
-nothing of policytrail's but its errors.
+"""config.toml -> frozen dataclasses (`model`), read and checked by `load` (each value through
+`checks`), with schedules (`schedule`: intervals and cron) and `policytrail add`'s edit of the
+file (`edit`). Imports nothing of policytrail's but its errors.
 """
 
 from __future__ import annotations
 
+from crawler.config.checks import (
+    METADATA_HOSTS,
+    valid_selector,
+)
 from crawler.config.edit import (
     add_policy,
 )
 from crawler.config.load import (
     load_config,
-    valid_selector,
 )
 from crawler.config.model import (
     ALERT_KEYS,
@@ -61,6 +64,7 @@ __all__ = [
     "IA_CDX_LIMIT_PER_MINUTE",
     "IA_PLAYBACK_LIMIT_PER_SECOND",
     "KINDS",
+    "METADATA_HOSTS",
     "NAME_RE",
     "Policy",
     "SCHEDULE_RE",

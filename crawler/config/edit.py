@@ -6,7 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from crawler.config.load import _check_url, load_config
+from crawler.config.checks import _check_url
+from crawler.config.load import load_config
 from crawler.config.model import FETCHERS, KINDS, NAME_RE, Policy, guess_kind, policy_name_for
 from crawler.errors import ConfigError
 

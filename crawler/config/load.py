@@ -4,12 +4,11 @@ and the fix.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from crawler.config.checks import _check_url, _flag, _number, _patterns, _table, valid_selector
 from crawler.config.model import (
     ALERT_KEYS,
     ALERT_TYPES,
@@ -35,40 +34,6 @@ from crawler.config.model import (
 )
 from crawler.config.schedule import cron_trigger, parse_interval
 from crawler.errors import ConfigError
-
-
-def _check_url(path: Path, key: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(
-            f'{path}: {key} must be a string URL such as "https://example.com/privacy"'
-        )
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{path}: {key} = {value!r} is not an http(s) URL; write it in full, "
-            'such as "https://example.com/privacy"'
-        )
-    return value
-
-
-def _number(path: Path, key: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{path}: {key} must be a number between {low:g} and {high:g}")
-    if not low <= value <= high:
-        raise ConfigError(f"{path}: {key} = {value} is out of range; use {low:g} to {high:g}")
-    return float(value)
-
-
-def _table(path: Path, data: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
-    table = data.get(key, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [{key}] must be a table, written as a [{key}] header")
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key {key}.{unknown[0]}; allowed keys are {', '.join(sorted(allowed))}"
-        )
-    return table
 
 
 def _parse_policy(path: Path, index: int, raw: object) -> Policy:
@@ -139,24 +104,6 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
     )
 
 
-def valid_selector(selector: str) -> bool:
-    """Whether the extractor's HTML parser (lexbor) can parse this CSS selector: checked when
-    the config is read, so that a typo never stops a backfill half-way."""
-    from selectolax.lexbor import LexborHTMLParser, SelectolaxError
-
-    try:
-        LexborHTMLParser("<p></p>").css(selector)
-    except SelectolaxError:
-        return False
-    return True
-
-
-def _flag(path: Path, key: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{path}: {key} must be true or false")
-    return value
-
-
 def _schedule(path: Path, key: str, value: object) -> str:
     """An interval ("6h", "1d") or a cron expression ("cron: 0 6 * * *"), or "off"."""
     if isinstance(value, str):
@@ -183,22 +130,6 @@ def _schedule(path: Path, key: str, value: object) -> str:
     )
 
 
-def _patterns(path: Path, key: str, value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(
-            f'{path}: {key} must be a list of regular expressions, such as ["Version \\\\d+"]'
-        )
-    for pattern in value:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(
-                f"{path}: {key} has an invalid regular expression {pattern!r} "
-                f"({exc}); fix or remove it"
-            ) from None
-    return tuple(value)
-
-
 def load_config(path: str | Path) -> Config:
     """Read and check a config file. Raises ConfigError naming the file, the key and the fix."""
     path = Path(path)
@@ -217,7 +148,9 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f'{path}: database.path must be a file name such as "policytrail.db"')
     database = (path.parent / db_path) if not Path(db_path).is_absolute() else Path(db_path)
     archive = _archive(path, data)
-    http = _table(path, data, "http", {"user_agent", "contact", "max_body_mb", "timeout"})
+    http = _table(
+        path, data, "http", {"user_agent", "contact", "max_body_mb", "timeout", "allow_private"}
+    )
     max_body = int(
         _number(path, "http.max_body_mb", http.get("max_body_mb", 10), 0.1, 1000) * 1024 * 1024
     )
@@ -244,6 +177,7 @@ def load_config(path: str | Path) -> Config:
         max_body_bytes=max_body,
         live_timeout=live_timeout,
         browser=browser,
+        allow_private=_flag(path, "http.allow_private", http.get("allow_private", False)),
     )
 
 

@@ -151,6 +151,8 @@ class Config:
     max_body_bytes: int = 10 * 1024 * 1024
     live_timeout: float = 30.0
     browser: BrowserConfig = field(default_factory=BrowserConfig)
+    # Let redirects reach private addresses and other ports (see crawler.live.guard).
+    allow_private: bool = False
 
     def fetcher_for(self, policy: Policy) -> str:
         return policy.fetcher or self.browser.fetcher

@@ -13,6 +13,7 @@ import httpx
 
 from crawler.archive.transport import BodyError, decode_body
 from crawler.errors import FetchError
+from crawler.live.guard import check_hop
 
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT_ENCODING = "gzip, deflate"
@@ -42,6 +43,7 @@ def fetch_live(
     max_bytes: int = 10 * 1024 * 1024,
     max_redirects: int = 5,
     deadline: float = DEADLINE,
+    allow_private: bool = False,
 ) -> LiveResult:
     """GET `url` now. Raises FetchError on network errors, redirect loops, oversize bodies and
     a body still arriving after `deadline` seconds (a page trickling a byte a second)."""
@@ -66,6 +68,7 @@ def fetch_live(
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
                 if status in REDIRECTS and "location" in response_headers:
                     target = urljoin(current, response_headers["location"])
+                    check_hop(target, url, allow_private)
                     hops.append((status, current, target))
                     if target in seen:
                         raise FetchError(f"redirect loop at {target} (from {url})", url=url)

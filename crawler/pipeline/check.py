@@ -78,6 +78,7 @@ def check(
     fetcher: str = "http",
     browser: BrowserFetcher | None = None,
     browser_options: BrowserConfig | None = None,
+    allow_private: bool = False,
 ) -> CheckResult:
     """Fetch the live page now and record what it says: a new version (and its change, and its
     alerts, in one transaction), the same version seen again, or a failure. Repeated failures,
@@ -106,6 +107,7 @@ def check(
             previous_words=int(previous["words"]) if previous else None,
             max_bytes=max_bytes,
             options=browser_options or BrowserConfig(),
+            allow_private=allow_private,
         )
     except CrawlerError as exc:
         return _failed(run, str(exc))

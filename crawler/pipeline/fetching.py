@@ -85,6 +85,7 @@ def fetch_page(
     previous_words: int | None,
     max_bytes: int,
     options: BrowserConfig,
+    allow_private: bool = False,
 ) -> PageFetch:
     """Fetch the policy's live page with `fetcher` (auto, http or browser). Raises
     CrawlerError when no fetcher got an answer."""
@@ -93,7 +94,12 @@ def fetch_page(
     etag, modified = state.get("etag"), state.get("last_modified")
     if fetcher == "http":
         plain = fetch_live(
-            client, policy.url, etag=etag, last_modified=modified, max_bytes=max_bytes
+            client,
+            policy.url,
+            etag=etag,
+            last_modified=modified,
+            max_bytes=max_bytes,
+            allow_private=allow_private,
         )
         return PageFetch(plain, "http")
     escalated = bool(state.get("escalated"))
@@ -108,7 +114,12 @@ def fetch_page(
     document: Document | None = None
     try:
         answer = fetch_live(
-            client, policy.url, etag=etag, last_modified=modified, max_bytes=max_bytes
+            client,
+            policy.url,
+            etag=etag,
+            last_modified=modified,
+            max_bytes=max_bytes,
+            allow_private=allow_private,
         )
     except FetchError as exc:
         if "reset" not in str(exc).lower() and "RemoteProtocolError" not in str(exc):

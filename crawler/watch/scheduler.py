@@ -185,6 +185,7 @@ class Watcher:
                 fetcher=self.config.fetcher_for(policy),
                 browser=self.browser,
                 browser_options=self.config.browser,
+                allow_private=self.config.allow_private,
             )
         log.info("checked %s: %s %s", policy.name, result.status, result.detail)
 
