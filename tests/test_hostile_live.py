@@ -265,3 +265,16 @@ def test_a_live_redirect_to_another_port_is_refused(hostile: tuple[str, list[str
     base, _ = hostile
     with httpx.Client() as client, pytest.raises(FetchError, match="changes the port"):
         fetch_live(client, base + "/elsewhere")
+
+
+def test_a_cdx_url_with_dot_segments_never_leaves_the_collection() -> None:
+    from crawler.archive import parse_cdx_line
+
+    row = "com,x)/p 20200101000000 {} text/html 200 ABC 123"
+    assert parse_cdx_line(row.format("https://x.com/a/b")) is not None
+    for bad in (
+        "https://x.com/../../../admin",
+        "https://x.com/a/%2E%2E/%2e%2e/secret",
+        "https://x.com/./p",
+    ):
+        assert parse_cdx_line(row.format(bad)) is None

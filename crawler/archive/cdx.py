@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from crawler.archive.endpoint import (
     TIMESTAMP_RE,
@@ -49,6 +50,9 @@ class Capture:
         return timestamp_to_datetime(self.timestamp)
 
 
+DOT_SEGMENT = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|%2e%2e", re.I)
+
+
 def parse_cdx_line(line: str) -> Capture | None:
     """Parse one 7-column CDX line (IA's default text layout). None for a malformed line."""
     fields = line.split(" ")
@@ -61,6 +65,8 @@ def parse_cdx_line(line: str) -> Capture | None:
         return None  # "0000" and the like: no date a version could carry
     if len(status) > 3 or len(length) > 18:
         return None  # a 21-digit status or length overflows every integer column
+    if DOT_SEGMENT.search(urlsplit(original).path):
+        return None  # '..' would take our playback request outside the archive's collection
     if original.startswith(("mailto:", "data:", "http://mailto:", "https://mailto:")):
         return None
     # Wayback strips :80 and :443 the same way (EDGI's wayback does too).
