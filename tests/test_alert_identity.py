@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crawler.config import AlertConfig, Config
 from crawler.pipeline import record_changes
 from crawler.watch import deliver
@@ -131,3 +133,42 @@ def test_serve_answers_while_a_slow_diff_runs(tmp_path: Path) -> None:
         process.wait(10)
         assert process.stderr is not None
         process.stderr.close()
+
+
+def test_webhooks_are_signed_as_standard_webhooks_and_urls_stay_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    import httpx
+
+    from crawler.errors import DeliveryError
+    from crawler.watch.webhook import send_webhook
+
+    monkeypatch.setenv("PT_HOOK_URL", "https://hooks.example/T0K3N/abc?key=s3cret")
+    monkeypatch.setenv("PT_HOOK_SECRET", "whsec")
+    sink = AlertConfig(
+        name="hook", type="webhook", url_env="PT_HOOK_URL", secret_env="PT_HOOK_SECRET"
+    )
+    seen: list[httpx.Request] = []
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda r: (seen.append(r), httpx.Response(204))[1])
+    )
+    send_webhook(sink, {"id": "pt-1", "summary": "x"}, client, now=1_700_000_000)
+    (request,) = seen
+    assert str(request.url) == "https://hooks.example/T0K3N/abc?key=s3cret"
+    body = request.content
+    expected = base64.b64encode(
+        hmac.new(b"whsec", b"pt-1.1700000000." + body, hashlib.sha256).digest()
+    ).decode()
+    assert request.headers["webhook-id"] == "pt-1"
+    assert request.headers["webhook-timestamp"] == "1700000000"
+    assert request.headers["webhook-signature"] == f"v1,{expected}"
+    assert request.headers["x-policytrail-signature"].startswith("sha256=")  # deprecated
+    failing = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    with pytest.raises(DeliveryError) as error:
+        send_webhook(sink, {"id": "pt-2"}, failing)
+    assert "T0K3N" not in str(error.value) and "s3cret" not in str(error.value)
+    assert "https://hooks.example/" in str(error.value)

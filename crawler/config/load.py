@@ -402,7 +402,11 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
             raise ConfigError(f"{path}: {where}.security must be starttls, tls or none")
         port = int(_number(path, f"{where}.port", raw.get("port", 587), 1, 65535))
     if kind == "webhook":
-        _check_url(path, f"{where}.url", raw.get("url"))
+        if raw.get("url_env"):
+            if raw.get("url"):
+                raise ConfigError(f"{path}: {where} has url and url_env; keep one")
+        else:
+            _check_url(path, f"{where}.url", raw.get("url"))
     if kind == "apprise" and not lists["urls"]:
         raise ConfigError(f'{path}: {where} (apprise) needs urls = ["..."]')
     problems = raw.get("problems", True)
@@ -423,6 +427,7 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
         password_env=strings.get("password_env", ""),
         sender=strings.get("sender", ""),
         url=strings.get("url", ""),
+        url_env=strings.get("url_env", ""),
         secret_env=strings.get("secret_env", ""),
         dir=strings.get("dir", "feeds"),
         site_url=strings.get("site_url", ""),

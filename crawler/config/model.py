@@ -126,6 +126,7 @@ class AlertConfig:
     sender: str = ""
     to: tuple[str, ...] = ()
     url: str = ""
+    url_env: str = ""  # the environment variable holding the URL (a token in it stays out)
     secret_env: str = ""
     dir: str = "feeds"
     site_url: str = ""
@@ -178,7 +179,7 @@ ALERT_TYPES = ("email", "webhook", "feed", "apprise")
 
 ALERT_KEYS = {
     "email": {"host", "port", "security", "username", "password_env", "sender", "to"},
-    "webhook": {"url", "secret_env"},
+    "webhook": {"url", "url_env", "secret_env"},
     "feed": {"dir", "site_url"},
     "apprise": {"urls"},
 }
