@@ -10,6 +10,7 @@ new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlite_utils import Database
@@ -29,6 +30,18 @@ def replay_prefix(db: Database, pid: int, archive_url: str | None = None) -> str
     if archive_url:
         return ArchiveEndpoint.from_url(archive_url).playback_prefix
     return INTERNET_ARCHIVE_PREFIX
+
+
+def replay_prefixes(db: Database, archive_url: str | None = None) -> Callable[[int], str]:
+    """`replay_prefix` per policy id, each looked up once: for lists of many changes or hits."""
+    known: dict[int, str] = {}
+
+    def prefix(pid: int) -> str:
+        if pid not in known:
+            known[pid] = replay_prefix(db, pid, archive_url)
+        return known[pid]
+
+    return prefix
 
 
 def capture_link(capture: dict[str, Any] | None, prefix: str) -> dict[str, Any] | None:

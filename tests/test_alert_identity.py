@@ -13,6 +13,7 @@ from crawler.config import AlertConfig, Config
 from crawler.pipeline import record_changes
 from crawler.watch import deliver
 from db import store
+from tests.web_fixtures import add_live_version
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SINK = AlertConfig(name="hook", type="webhook", url="https://hooks.example/x")
@@ -20,44 +21,16 @@ OLD = "# Policy\n\n## Data\n\nWe keep data for one year.\n"
 NEW = "# Policy\n\n## Data\n\nWe keep data for ten years and sell it.\n"
 
 
-def _capture(db: store.Database, pid: int, text: str, timestamp: str) -> None:
-    with db.atomic():
-        vid = store.record_version(
-            db,
-            pid,
-            text=text,
-            title="P",
-            timestamp=timestamp,
-            snapshot_id=None,
-            extractor_version=3,
-            now=NOW,
-        )
-        store.add_live_capture(
-            db,
-            pid,
-            timestamp=timestamp,
-            url="https://p.example/privacy",
-            mimetype="text/html",
-            status=200,
-            digest=timestamp,
-            state="fetched",
-            reason=None,
-            snapshot_id=None,
-            version_id=vid,
-            now=NOW,
-        )
-
-
 def test_a_re_recorded_change_keeps_its_alert_and_delivers_once(tmp_path: Path) -> None:
     db = store.connect(tmp_path / "a.db")
     pid = store.upsert_policy(db, "p", "https://p.example/privacy", "privacy", NOW)
-    _capture(db, pid, OLD, "20200101000000")
+    add_live_version(db, pid, OLD, "20200101000000", NOW)
     record_changes(db, pid, NOW)
-    _capture(db, pid, NEW, "20220101000000")
+    add_live_version(db, pid, NEW, "20220101000000", NOW)
     record_changes(db, pid, NOW, sinks=[SINK])
     (alert,) = store.list_alerts(db)
     # A backfill finds the new text earlier: the change moves to 2021.
-    _capture(db, pid, NEW, "20210101000000")
+    add_live_version(db, pid, NEW, "20210101000000", NOW)
     record_changes(db, pid, NOW, sinks=[SINK])
     alerts = store.list_alerts(db)
     assert [a["uid"] for a in alerts] == [alert["uid"]]  # the same alert, not a new one
@@ -71,9 +44,9 @@ def test_a_re_recorded_change_keeps_its_alert_and_delivers_once(tmp_path: Path) 
 def test_one_broken_alert_does_not_block_the_others(tmp_path: Path) -> None:
     db = store.connect(tmp_path / "b.db")
     pid = store.upsert_policy(db, "p", "https://p.example/privacy", "privacy", NOW)
-    _capture(db, pid, OLD, "20200101000000")
+    add_live_version(db, pid, OLD, "20200101000000", NOW)
     record_changes(db, pid, NOW)
-    _capture(db, pid, NEW, "20220101000000")
+    add_live_version(db, pid, NEW, "20220101000000", NOW)
     record_changes(db, pid, NOW, sinks=[SINK])
     # An alert whose change row is gone (as older versions left behind).
     store.enqueue_alert(
@@ -110,8 +83,8 @@ def test_serve_answers_while_a_slow_diff_runs(tmp_path: Path) -> None:
         f"## Alpha heading {i}\n\nalpha {i} " + "lorem ipsum " * 10 for i in range(400)
     )
     beta = "\n\n".join(f"## Beta title {i}\n\nbeta {i} " + "dolor sit " * 10 for i in range(400))
-    _capture(db, pid, alpha, "20200101000000")
-    _capture(db, pid, beta, "20210101000000")
+    add_live_version(db, pid, alpha, "20200101000000", NOW)
+    add_live_version(db, pid, beta, "20210101000000", NOW)
     db.close()
     config = tmp_path / "config.toml"
     config.write_text('[database]\npath = "test.db"\n')

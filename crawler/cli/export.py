@@ -54,7 +54,7 @@ def export(obj: Context, target: Path, fmt: str | None, name: str | None) -> Non
     (a second version first seen the same day adds its id's hash); jsonl and csv as one row
     per version (stable id, dates, summary, archived capture) into TARGET/versions.<fmt>, or
     into TARGET itself when it names a .jsonl or .csv file. A rerun rewrites the same files."""
-    from crawler.cite import replay_prefix, version_evidence
+    from crawler.cite import replay_prefixes, version_evidence
     from db import store
 
     suffix = target.suffix.lower().lstrip(".")
@@ -62,11 +62,9 @@ def export(obj: Context, target: Path, fmt: str | None, name: str | None) -> Non
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     items = store.export_rows(db, pid)
-    prefixes: dict[int, str] = {}
+    prefix = replay_prefixes(db, config.archive.url)
     for item in items:
-        if item["policy_id"] not in prefixes:
-            prefixes[item["policy_id"]] = replay_prefix(db, item["policy_id"], config.archive.url)
-        first = version_evidence(db, item["id"], prefixes[item["policy_id"]])["first_capture"]
+        first = version_evidence(db, item["id"], prefix(item["policy_id"]))["first_capture"]
         item["first_capture"] = first["link"] if first else ""
     if fmt in ("jsonl", "csv"):
         path = target if suffix == fmt else target / f"versions.{fmt}"

@@ -191,7 +191,7 @@ def changes(
 ) -> None:
     """Changes, newest first, with their section summaries and the window each happened in
     (the last capture of the old text, the first of the new)."""
-    from crawler.cite import change_evidence, change_id, replay_prefix, window_text
+    from crawler.cite import change_evidence, change_id, replay_prefixes, window_text
     from db import store
 
     config, db = _config_and_db(obj)
@@ -201,13 +201,10 @@ def changes(
         db, pid, store.ts_iso(start) if start else None, substantive, limit, kind=None
     )
     items = [c for c in items if c["kind"] != "technical"]
-    prefixes: dict[int, str] = {}
+    prefix = replay_prefixes(db, config.archive.url)
     for item in items:
-        policy_id = item["policy_id"]
-        if policy_id not in prefixes:
-            prefixes[policy_id] = replay_prefix(db, policy_id, config.archive.url)
         item["id"] = change_id(item)
-        item.update(change_evidence(db, item, prefixes[policy_id]))
+        item.update(change_evidence(db, item, prefix(item["policy_id"])))
     if as_json:
         for item in items:
             item["sections"] = json.loads(item["sections"] or "[]")
@@ -239,7 +236,7 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
     """Full-text search of every version: snippets, and the dates the matching text was there."""
     import sqlite3
 
-    from crawler.cite import replay_prefix, version_evidence
+    from crawler.cite import replay_prefixes, version_evidence
     from db import store
 
     how = 'write words (all must appear), a "quoted phrase", or word* for a prefix'
@@ -262,12 +259,12 @@ def search(obj: Context, query: str, name: str | None, limit: int, as_json: bool
             param_hint="QUERY",
         ) from None
     ranges = store.present_ranges(db, hits)
-    prefixes = {h["policy_id"]: replay_prefix(db, h["policy_id"], config.archive.url) for h in hits}
+    prefix = replay_prefixes(db, config.archive.url)
     results = [
         {
             "policy": h["policy"],
             "version": h["uid"],
-            **version_evidence(db, h["id"], prefixes[h["policy_id"]]),
+            **version_evidence(db, h["id"], prefix(h["policy_id"])),
             "version_id": h["id"],
             "first_seen": h["first_seen"],
             "last_seen": h["last_seen"],

@@ -300,20 +300,7 @@ def _not_a_version(
 ) -> CheckResult:
     """The capture settled as skipped with `reason`, the policy's state saying `status`, and a
     problem notice of that kind (inside the caller's transaction)."""
-    store.add_live_capture(
-        run.db,
-        run.pid,
-        timestamp=run.timestamp,
-        url=result.url,
-        mimetype=result.content_type,
-        status=result.status,
-        digest=payload_digest(result.body),
-        state="skipped",
-        reason=reason,
-        snapshot_id=snapshot_id,
-        version_id=None,
-        now=run.now,
-    )
+    _live_capture(run, result, snapshot_id, "skipped", reason, None)
     store.update_policy_state(
         run.db,
         run.pid,
@@ -326,6 +313,32 @@ def _not_a_version(
     )
     problem = raise_problem(run.db, run.pid, status, problem_detail, run.now, run.sinks)
     return CheckResult(run.policy.name, status, reason, problem_id=problem)
+
+
+def _live_capture(
+    run: _Check,
+    result: LiveResult,
+    snapshot_id: int,
+    state: str,
+    reason: str | None,
+    version_id: int | None,
+) -> None:
+    """This check's row on the capture timeline, for a fetched body (inside the caller's
+    transaction)."""
+    store.add_live_capture(
+        run.db,
+        run.pid,
+        timestamp=run.timestamp,
+        url=result.url,
+        mimetype=result.content_type,
+        status=result.status,
+        digest=payload_digest(result.body),
+        state=state,
+        reason=reason,
+        snapshot_id=snapshot_id,
+        version_id=version_id,
+        now=run.now,
+    )
 
 
 def _recorded(
@@ -344,20 +357,8 @@ def _recorded(
         now=run.now,
     )
     store.link_snapshot_version(run.db, snapshot_id, version_id)
-    store.add_live_capture(
-        run.db,
-        run.pid,
-        timestamp=run.timestamp,
-        url=result.url,
-        mimetype=result.content_type,
-        status=result.status,
-        digest=payload_digest(result.body),
-        state="fetched",
-        reason=f"redirected to {result.url}" if result.redirects else None,
-        snapshot_id=snapshot_id,
-        version_id=version_id,
-        now=run.now,
-    )
+    redirected = f"redirected to {result.url}" if result.redirects else None
+    _live_capture(run, result, snapshot_id, "fetched", redirected, version_id)
     store.update_policy_state(
         run.db,
         run.pid,

@@ -5,6 +5,7 @@ atomically.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from sqlite_utils import Database
 
-from crawler.cite import change_evidence, replay_prefix, window_text
+from crawler.cite import change_evidence, replay_prefixes, window_text
 from crawler.config import AlertConfig
 from db import store
 
@@ -67,7 +68,12 @@ def page_link(site_url: str, path: str) -> str:
     return f"{site_url.rstrip('/')}{path}" if site_url else path.lstrip("/")
 
 
-def change_entry(db: Database, change: dict[str, Any], site_url: str | None) -> dict[str, Any]:
+def change_entry(
+    db: Database,
+    change: dict[str, Any],
+    site_url: str | None,
+    prefix: Callable[[int], str] | None = None,
+) -> dict[str, Any]:
     """An Atom entry for a change: linking to its diff page when the pages' address is known
     (`site_url`, "" for relative links), else to the archived capture of the new text."""
     sections = json.loads(change["sections"] or "[]")
@@ -76,8 +82,8 @@ def change_entry(db: Database, change: dict[str, Any], site_url: str | None) -> 
         f" ({escape(s['significance'])})</li>"
         for s in sections
     )
-    prefix = replay_prefix(db, change["policy_id"])
-    evidence = change_evidence(db, change, prefix)
+    prefix = prefix or replay_prefixes(db)
+    evidence = change_evidence(db, change, prefix(change["policy_id"]))
     name = quote(change["policy"], safe="")
     if site_url is not None:
         query = urlencode(
@@ -137,8 +143,9 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
     ]
     by_policy: dict[str, list[dict[str, Any]]] = {}
     entries_all = []
+    prefix = replay_prefixes(db)
     for change in changes:
-        entry = change_entry(db, change, site)
+        entry = change_entry(db, change, site, prefix)
         by_policy.setdefault(change["policy"], []).append(entry)
         entries_all.append(entry)
     updated = entries_all[0]["updated"] if entries_all else "1970-01-01T00:00:00Z"

@@ -36,9 +36,9 @@ from starlette.routing import Route
 
 from crawler.cite import (
     change_evidence,
-    change_id,
     citation,
     replay_prefix,
+    replay_prefixes,
     version_evidence,
     window_text,
 )
@@ -325,15 +325,11 @@ def changes_page(request: Request) -> Response:
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(filters["page"], pages)
         items = store.changes(db, **query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        prefixes: dict[int, str] = {}
+        prefix = replay_prefixes(db, request.app.state.archive_url)
         for item in items:
             item["sections_list"] = json.loads(item["sections"] or "[]")
             item["diff_link"] = diff_url(item["policy"], item["from_version"], item["to_version"])
-            if item["policy_id"] not in prefixes:
-                prefixes[item["policy_id"]] = replay_prefix(
-                    db, item["policy_id"], request.app.state.archive_url
-                )
-            item["evidence"] = change_evidence(db, item, prefixes[item["policy_id"]])
+            item["evidence"] = change_evidence(db, item, prefix(item["policy_id"]))
             item["window"] = window_text(item["evidence"])
         keep = {k: v for k, v in request.query_params.items() if k != "page" and v}
         return _render(
@@ -418,6 +414,3 @@ def create_app(database: Path, archive_url: str | None = None, site_url: str = "
     app.state.archive_url = archive_url
     app.state.site_url = site_url.rstrip("/")
     return app
-
-
-__all__ = ["change_id", "create_app"]
