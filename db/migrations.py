@@ -293,6 +293,71 @@ def m011_fetchers(db: Database) -> None:
     db.table("policy_state").add_column("escalated_checks", int, not_null_default=0)
 
 
+@migrations()
+def m012_sites(db: Database) -> None:
+    # Sites (a domain and the kinds of document wanted from it), what discovery observed for
+    # each site, kind and period (a URL found, or a gap with its reason), and each document's
+    # URL over time as segments: the policy's history is one timeline across them.
+    db.table("sites").create(
+        {
+            "id": int,
+            "domain": str,
+            "homepage": str,
+            "kinds": str,
+            "rank": int,
+            "source": str,
+            "added_at": str,
+            "next_discover_at": str,
+        },
+        pk="id",
+        not_null={"domain", "kinds", "source"},
+    )
+    db.table("sites").create_index(["domain"], unique=True)
+    db.table("site_observations").create(
+        {
+            "id": int,
+            "site_id": int,
+            "kind": str,
+            "source": str,
+            "period_from": str,
+            "period_to": str,
+            "state": str,
+            "url": str,
+            "code": str,
+            "reason": str,
+            "evidence": str,
+            "observed_at": str,
+        },
+        pk="id",
+        not_null={"site_id", "kind", "source", "period_from", "state"},
+        foreign_keys=[("site_id", "sites", "id")],
+    )
+    db.table("site_observations").create_index(
+        ["site_id", "kind", "source", "period_from"], unique=True
+    )
+    db.table("site_documents").create(
+        {"site_id": int, "kind": str, "policy_id": int},
+        pk=("site_id", "kind"),
+        foreign_keys=[("site_id", "sites", "id"), ("policy_id", "policies", "id")],
+    )
+    db.table("site_documents").create_index(["policy_id"], unique=True)
+    db.table("url_segments").create(
+        {
+            "id": int,
+            "policy_id": int,
+            "url": str,
+            "from_ts": str,
+            "to_ts": str,
+            "evidence": str,
+            "cdx_through": str,
+        },
+        pk="id",
+        not_null={"policy_id", "url", "from_ts"},
+        foreign_keys=[("policy_id", "policies", "id")],
+    )
+    db.table("url_segments").create_index(["policy_id", "from_ts"])
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

@@ -5,7 +5,7 @@ table family, so that callers write `store.record_version(...)` whatever module 
 - `policies`: policies, their watch state and runs;
 - `captures`: captures and snapshots; `blobs`: raw bodies, compressed and delta-encoded;
 - `versions`: distinct texts with first/last seen; `changes`: transitions and section diffs;
-- `alerts`: the alert outbox and problems;
+- `alerts`: the alert outbox and problems; `sites`: sites, discovery, URL segments;
 - `queries`: what the CLI and web pages ask (overviews, history, search, stats, export).
 
 Functions take a sqlite_utils Database. Times are ISO-8601 UTC text; Wayback's 14-digit
@@ -103,6 +103,26 @@ from db.queries import (
     search,
     stats,
 )
+from db.sites import (
+    IMPORT_CHUNK,
+    add_observation,
+    count_sites,
+    document_policy,
+    due_sites,
+    import_sites,
+    link_document,
+    list_sites,
+    observations,
+    policy_moves,
+    replace_segments,
+    set_next_discover,
+    set_segment_through,
+    settled_periods,
+    site_documents,
+    site_policies,
+    upsert_site,
+    url_segments,
+)
 from db.versions import (
     UID,
     first_snapshot,
@@ -119,6 +139,24 @@ from db.versions import (
 )
 
 __all__ = [
+    "IMPORT_CHUNK",
+    "upsert_site",
+    "import_sites",
+    "list_sites",
+    "count_sites",
+    "due_sites",
+    "set_next_discover",
+    "settled_periods",
+    "add_observation",
+    "observations",
+    "document_policy",
+    "link_document",
+    "replace_segments",
+    "url_segments",
+    "set_segment_through",
+    "site_documents",
+    "site_policies",
+    "policy_moves",
     "Database",
     "MIGRATION_SET",
     "check_file",

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from crawler.cli.base import Context, _date_to_ts, _errors, _open_db, cli, plural
+from crawler.cli.base import Context, _date_to_ts, _errors, _open_db, _tracked, cli, plural
 from crawler.cli.query import history
 from crawler.config import KINDS, Config, add_policy
 from crawler.errors import ConfigError, CrawlerError
@@ -123,13 +123,14 @@ def backfill(
         raise click.BadParameter(str(exc), param_hint="--strategy") from None
     with _errors():
         config = obj.config
-        policies = config.select_policies(names)
+        db = store.connect(config.database)
+        policies = _tracked(config, db, names)
         if not policies:
             raise ConfigError(
-                f"{config.path}: no [[policy]] tables; add one with `policytrail add URL`"
+                f"{config.path}: no [[policy]] tables and no discovered sites; add one with "
+                "`policytrail add URL`, or a site with `policytrail add-site DOMAIN` and run "
+                "`policytrail discover`"
             )
-    with _errors():
-        db = store.connect(config.database)
     limiters = Limiters(config.archive.cdx_per_minute, config.archive.playback_per_second)
     update, stop = _progress_printer("captures")
     failures = 0

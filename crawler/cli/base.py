@@ -94,6 +94,17 @@ def _config_and_db(obj: Context) -> tuple[Config, Any]:
     return config, _open_db(config)
 
 
+def _tracked(config: Config, db: Any, names: tuple[str, ...] | list[str] = ()) -> list[Any]:
+    """The config's policies and the documents site discovery found (all, or NAMES)."""
+    from crawler.pipeline.segments import site_policies
+
+    found = site_policies(db, config.policies)
+    if not names:
+        return [*config.policies, *found]
+    by_name = {p.name: p for p in (*config.policies, *found)}
+    return [by_name[name] if name in by_name else config.policy(name) for name in names]
+
+
 def _policy_id(db: Any, config: Config, name: str) -> int:
     from db import store
 

@@ -62,10 +62,9 @@ def history(obj: Context, name: str, as_json: bool) -> None:
             ]
         )
         return
-    _table(
-        f"{name}: {plural(len(versions), 'version')}",
-        ["#", "id", "first seen", "last seen", "snapshots", "words", "change"],
-        [
+    rows_ = [
+        (
+            v["first_seen"],
             [
                 str(v["number"]),
                 v["uid"],
@@ -74,9 +73,18 @@ def history(obj: Context, name: str, as_json: bool) -> None:
                 str(v["snapshots"]),
                 str(v["words"]),
                 v["change"],
-            ]
-            for v in versions
-        ],
+            ],
+        )
+        for v in versions
+    ]
+    # A URL move is an event on the timeline, not a text change.
+    for move in store.policy_moves(db, pid):
+        at = store.ts_iso(move["at"])
+        rows_.append((at, ["→", "", at[:10], "", "", "", f"moved to {move['to_url']}"]))
+    _table(
+        f"{name}: {plural(len(versions), 'version')}",
+        ["#", "id", "first seen", "last seen", "snapshots", "words", "change"],
+        [row for _, row in sorted(rows_, key=lambda r: r[0])],
     )
 
 

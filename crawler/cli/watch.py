@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from crawler.cli.base import Context, _config_and_db, _echo_json, _errors, _table, cli, plural
+from crawler.cli.base import (
+    Context,
+    _config_and_db,
+    _echo_json,
+    _errors,
+    _table,
+    _tracked,
+    cli,
+    plural,
+)
 from crawler.errors import ConfigError
 from crawler.text.diff import ignore_patterns
 
@@ -66,8 +75,8 @@ def check(obj: Context, names: tuple[str, ...], no_deliver: bool, as_json: bool)
 
     with _errors():
         config = obj.config
-        policies = config.select_policies(names)
         db = store.connect(config.database)
+        policies = _tracked(config, db, names)
     now = datetime.now(UTC)
     results = []
     watcher = Watcher(config)

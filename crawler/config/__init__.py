@@ -11,6 +11,7 @@ from crawler.config.checks import (
 )
 from crawler.config.edit import (
     add_policy,
+    add_site,
 )
 from crawler.config.load import (
     load_config,
@@ -29,12 +30,15 @@ from crawler.config.model import (
     IA_PLAYBACK_LIMIT_PER_SECOND,
     KINDS,
     NAME_RE,
+    SITE_KINDS,
     AlertConfig,
     ArchiveConfig,
     BrowserConfig,
     Config,
+    DiscoverConfig,
     Policy,
     ScheduleConfig,
+    Site,
     guess_kind,
     policy_name_for,
 )
@@ -44,6 +48,10 @@ from crawler.config.schedule import (
     UNITS,
     cron_trigger,
     parse_interval,
+)
+from crawler.config.sites import (
+    normalize_domain,
+    parse_every,
 )
 
 __all__ = [
@@ -71,6 +79,12 @@ __all__ = [
     "ScheduleConfig",
     "UNITS",
     "add_policy",
+    "add_site",
+    "normalize_domain",
+    "parse_every",
+    "SITE_KINDS",
+    "DiscoverConfig",
+    "Site",
     "cron_trigger",
     "guess_kind",
     "load_config",

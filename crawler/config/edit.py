@@ -1,4 +1,5 @@
-"""`policytrail add`: a new [[policy]] table appended to the config file, keeping its comments."""
+"""`policytrail add` and `add-site`: a new [[policy]] or [[site]] table appended to the config
+file, keeping its comments."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from pathlib import Path
 
 from crawler.config.checks import _check_url
 from crawler.config.load import load_config
-from crawler.config.model import FETCHERS, KINDS, NAME_RE, Policy, guess_kind, policy_name_for
+from crawler.config.model import (
+    FETCHERS,
+    KINDS,
+    NAME_RE,
+    Policy,
+    Site,
+    guess_kind,
+    policy_name_for,
+)
+from crawler.config.sites import check_kinds, normalize_domain
 from crawler.errors import ConfigError
 
 
@@ -54,3 +64,32 @@ def add_policy(
     tmp.write_text(new_text, encoding="utf-8")
     tmp.replace(path)
     return Policy(name=name, url=url, kind=kind, fetcher=fetcher)
+
+
+def add_site(
+    path: str | Path,
+    domain: str,
+    kinds: tuple[str, ...] = ("privacy",),
+    homepage: str | None = None,
+) -> Site:
+    """Append a [[site]] table to the config file, leaving its comments alone."""
+    path = Path(path)
+    config = load_config(path)
+    name = normalize_domain(domain)
+    if not name:
+        raise ConfigError(f"{domain!r} is not a domain name such as example.com")
+    kinds = check_kinds("--kinds", list(kinds))
+    if homepage:
+        _check_url(path, "--homepage", homepage)
+    if any(site.domain == name for site in config.sites):
+        raise ConfigError(f"{path}: the site {name} is listed already")
+    block = f"\n[[site]]\ndomain = {json.dumps(name)}\nkinds = {json.dumps(list(kinds))}\n"
+    if homepage:
+        block += f"homepage = {json.dumps(homepage)}\n"
+    text = path.read_text(encoding="utf-8")
+    new_text = text + ("" if text.endswith("\n") or not text else "\n") + block
+    tomllib.loads(new_text)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    tmp.replace(path)
+    return Site(name, kinds, homepage)

@@ -33,6 +33,7 @@ from crawler.config.model import (
     policy_name_for,
 )
 from crawler.config.schedule import cron_trigger, parse_interval
+from crawler.config.sites import parse_discover, parse_sites
 from crawler.errors import ConfigError
 
 
@@ -134,7 +135,18 @@ def load_config(path: str | Path) -> Config:
     """Read and check a config file. Raises ConfigError naming the file, the key and the fix."""
     path = Path(path)
     data = _read(path)
-    sections = ("database", "archive", "http", "browser", "diff", "schedule", "policy", "alert")
+    sections = (
+        "database",
+        "archive",
+        "http",
+        "browser",
+        "diff",
+        "schedule",
+        "policy",
+        "alert",
+        "site",
+        "discover",
+    )
     unknown = sorted(set(data) - set(sections))
     if unknown:
         raise ConfigError(
@@ -178,6 +190,8 @@ def load_config(path: str | Path) -> Config:
         live_timeout=live_timeout,
         browser=browser,
         allow_private=_flag(path, "http.allow_private", http.get("allow_private", False)),
+        sites=parse_sites(path, data),
+        discover=parse_discover(path, data),
     )
 
 

@@ -65,6 +65,28 @@ class Policy:
     fetcher: str | None = None
 
 
+SITE_KINDS = ("privacy", "terms", "cookies")
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """[[site]]: a domain whose documents discovery finds and follows, wherever they move."""
+
+    domain: str
+    kinds: tuple[str, ...] = ("privacy",)
+    homepage: str | None = None  # None: http://DOMAIN/
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoverConfig:
+    """[discover]: how sites' documents are found."""
+
+    every: str = "6m"  # the archive's periods: one homepage capture per period
+    live: str = "30d"  # `run` re-discovers from the live homepage this often ("off": never)
+    since: str = "1996"  # discovery in the archive starts no earlier
+
+
 @dataclass(frozen=True, slots=True)
 class ArchiveConfig:
     url: str = DEFAULT_ARCHIVE_URL
@@ -154,6 +176,8 @@ class Config:
     browser: BrowserConfig = field(default_factory=BrowserConfig)
     # Let redirects reach private addresses and other ports (see crawler.live.guard).
     allow_private: bool = False
+    sites: tuple[Site, ...] = ()
+    discover: DiscoverConfig = field(default_factory=DiscoverConfig)
 
     def fetcher_for(self, policy: Policy) -> str:
         return policy.fetcher or self.browser.fetcher

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -97,7 +98,8 @@ def backfill(
 ) -> BackfillResult:
     """Record every capture of `policy` and every distinct text it had. Idempotent.
     `browser`: renders, in the archive's replay, captures whose raw HTML is only a shell
-    (unless the policy's fetcher is "http")."""
+    (unless the policy's fetcher is "http"). A site's document (found by `discover`) is walked
+    URL by URL, each over its own segment: one timeline across its URLs."""
     endpoint = ArchiveEndpoint.from_url(archive.url)
     result = BackfillResult(policy=policy.name)
     notify = progress or (lambda _event, _result: None)
@@ -106,7 +108,13 @@ def backfill(
     result.versions_before = len(store.history(db, pid))
     requests_before = dict(transport.requests)
     try:
-        _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
+        segments = store.url_segments(db, pid)
+        if segments:
+            _walk_segments(
+                db, transport, endpoint, segments, pid, now, from_ts, to_ts, result, notify
+            )
+        else:
+            _walk_cdx(db, transport, endpoint, policy, pid, now, from_ts, to_ts, result, notify)
         renderer = browser if policy.fetcher != "http" else None
         run = Crawl(
             db,
@@ -160,6 +168,42 @@ def _walk_cdx(
         notify("cdx", result)
     if not explicit_range:
         store.set_cdx_complete(db, pid, now)
+
+
+def _walk_segments(
+    db: Database,
+    transport: Transport,
+    endpoint: ArchiveEndpoint,
+    segments: list[dict[str, Any]],
+    pid: int,
+    now: datetime,
+    from_ts: str | None,
+    to_ts: str | None,
+    result: BackfillResult,
+    notify: Progress,
+) -> None:
+    """Each URL's captures over its own segment only (an explicit range narrows them). A
+    closed segment walked once is done; an open one resumes after its newest capture."""
+    for segment in segments:
+        start: str = segment["from_ts"]
+        end: str | None = segment["to_ts"]
+        through = segment["cdx_through"]
+        if end is not None and through == end and not (from_ts or to_ts):
+            continue
+        lower = max(x for x in (start, from_ts, None if (from_ts or to_ts) else through) if x)
+        upper = min((x for x in (end, to_ts) if x), default=None)
+        if upper is not None and lower > upper:
+            continue
+        newest = str(through or "")
+        for page in search(transport, endpoint, str(segment["url"]), from_ts=lower, to_ts=upper):
+            page = [c for c in page if c.timestamp >= start and (end is None or c.timestamp < end)]
+            result.captures_found += len(page)
+            result.captures_new += store.add_captures(db, pid, page, now)
+            newest = max([newest, *(c.timestamp for c in page)])
+            notify("cdx", result)
+        if not (from_ts or to_ts):
+            with store.writing(db):
+                store.set_segment_through(db, segment["id"], end or newest)
 
 
 def _settle(run: Crawl, from_ts: str | None, to_ts: str | None, strategy: str = "all") -> None:

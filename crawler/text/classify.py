@@ -162,6 +162,8 @@ URL_WORDS = {
     ),
 }
 NOT_LEGAL_DENSITY = 3.0  # legal phrases per 1,000 words below which a page names no document
+SHORT_PAGE = 400  # words: a page this short with under MIN_PHRASES distinct legal phrases is not
+MIN_PHRASES = 2  # a policy, whatever its title says (a blog post on "privacy tips")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +276,20 @@ def classify(
     total = sum(exps)
     scores = {c: e / total for c, e in zip(classes, exps, strict=True)}
     kind = max(scores, key=lambda c: scores[c])
+    if kind in ("privacy", "terms", "cookies") and words < SHORT_PAGE:
+        distinct = {p for phrases in BODY_PHRASES.values() for p in phrases if p in text.lower()}
+        distinct -= {"privacy", "processing", "license", "shall", "cookie", "advertising"}
+        if len(distinct) < MIN_PHRASES:
+            return Classification(
+                "not-legal",
+                1.0 - len(distinct) / MIN_PHRASES,
+                scores,
+                [
+                    f"a short page ({words} words) with {len(distinct)} distinct phrases of a "
+                    f"{kind} document ({', '.join(sorted(distinct)) or 'none'}), whatever its "
+                    "title says"
+                ],
+            )
     row = coef[classes.index(kind)]
     contributions = sorted(
         ((w * x, name) for w, x, name in zip(row, vector, names, strict=True) if w * x > 0),

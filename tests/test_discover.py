@@ -1,0 +1,182 @@
+"""Sites → documents over time: discovery in a simulated 15-year site archive (pywb over WARC
+files written with warcio), URL segments, one timeline across URLs, gaps with their reasons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo import PywbArchive
+from db import store
+from tests.conftest import run_cli, write_config
+from tests.site_archive import (
+    FENNEL_GAPS,
+    FENNEL_SEGMENTS,
+    FENNEL_VERSIONS,
+    MID_URL,
+    NEW_URL,
+    OLD_URL,
+    bramble_site,
+    clover_site,
+    fennel_site,
+    write_records,
+)
+
+SITES = '[[site]]\ndomain = "fennel.example"\n\n[[site]]\ndomain = "bramble.example"\n'
+
+
+@pytest.fixture(scope="module")
+def site_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PywbArchive]:
+    root = tmp_path_factory.mktemp("sites")
+    warcs = [
+        write_records(root / "fennel.warc.gz", fennel_site()),
+        write_records(root / "bramble.warc.gz", bramble_site()),
+        write_records(root / "clover.warc.gz", clover_site()),
+    ]
+    archive = PywbArchive(root / "archive", collection="sites")
+    archive.add_warcs(*warcs)
+    with archive.start():
+        yield archive
+
+
+def _iso(ts: str | None) -> str | None:
+    return store.ts_iso(ts) if ts else None
+
+
+def _sites_json(config: Path, *domains: str) -> list[dict[str, object]]:
+    code, out = run_cli("--config", str(config), "sites", "--json", *domains)
+    assert code == 0, out
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def _discover(tmp_path: Path, archive: PywbArchive, *args: str) -> Path:
+    config = write_config(tmp_path, archive.url, policies=SITES)
+    code, out = run_cli("--config", str(config), "discover", "--to", "2023", *args)
+    assert code == 0, out
+    return config
+
+
+def test_discovery_finds_the_url_segments_and_the_gaps(
+    tmp_path: Path, site_archive: PywbArchive
+) -> None:
+    config = _discover(tmp_path, site_archive)
+    (fennel,) = _sites_json(config, "fennel.example")
+    (document,) = fennel["documents"]  # type: ignore[index]
+    assert document["kind"] == "privacy" and document["policy"] == "fennel.example-privacy"
+    assert [(s["url"], s["from"], s["to"]) for s in document["segments"]] == [
+        (url, _iso(start), _iso(end)) for url, start, end in FENNEL_SEGMENTS
+    ]
+    first, second, third = document["segments"]
+    assert first["evidence"]["link_text"] == "privacy"
+    assert second["evidence"]["link_text"] == "privacy notice"
+    assert third["evidence"]["link_text"] == "datenschutzerklärung"
+    assert third["evidence"]["redirected_from"] == MID_URL  # 2018: the old URL's redirect
+    assert third["evidence"]["classifier"]["kind"] == "privacy"
+    assert third["evidence"]["homepage_timestamp"] == "20180405120000"
+    gaps = [(g["code"], g["from"], g["to"]) for g in fennel["gaps"]]  # type: ignore[index]
+    assert gaps == [(code, _iso(a), _iso(b)) for code, a, b in FENNEL_GAPS]
+    reasons = {g["code"]: g["reason"] for g in fennel["gaps"]}  # type: ignore[index]
+    assert reasons["no-homepage"] == "no homepage capture in the period"
+    assert "legal/privacy-notice was captured as HTTP 404" in reasons["http-error"]
+    (bramble,) = _sites_json(config, "bramble.example")
+    assert bramble["documents"][0]["segments"] == []  # type: ignore[index]
+    gaps = [(g["code"], g["from"], g["to"]) for g in bramble["gaps"]]  # type: ignore[index]
+    assert gaps == [
+        ("not-policy", _iso("20150101000000"), _iso("20170101000000")),
+        ("no-homepage", _iso("20170101000000"), _iso("20240101000000")),  # no capture since
+    ]
+    assert "blog/privacy-tips is not a privacy document" in bramble["gaps"][0]["reason"]  # type: ignore[index]
+
+
+def test_backfill_walks_each_url_over_its_segment_into_one_timeline(
+    tmp_path: Path, site_archive: PywbArchive
+) -> None:
+    config = _discover(tmp_path, site_archive)
+    code, out = run_cli("--config", str(config), "backfill")
+    assert code == 0, out
+    code, out = run_cli("--config", str(config), "history", "fennel.example-privacy", "--json")
+    assert code == 0, out
+    versions = json.loads(out)
+    assert [(v["first_seen"], v["last_seen"]) for v in versions] == [
+        (_iso(a), _iso(b)) for _, a, b in FENNEL_VERSIONS
+    ]
+    db = store.connect(tmp_path / "test.db")
+    pid = store.policy_id(db, "fennel.example-privacy")
+    urls = {
+        r["original"]
+        for r in store.rows(db, "SELECT original FROM captures WHERE policy_id = ?", [pid])
+    }
+    assert {u.replace("https://", "http://").replace("www.", "") for u in urls} == {
+        OLD_URL,
+        MID_URL,
+        NEW_URL.replace("https://", "http://"),
+    }
+    # Outside its segment a URL is never walked: the old page's 2014 stub is not a version.
+    stubs = store.rows(db, "SELECT * FROM versions WHERE text LIKE '%has moved%'")
+    assert list(stubs) == []
+    # The moves are events, not changes: four text changes for five texts, across three URLs.
+    code, out = run_cli(
+        "--config", str(config), "changes", "--policy", "fennel.example-privacy", "--json"
+    )
+    changes = [c for c in json.loads(out) if c.get("kind") == "change"]
+    assert len(changes) == 4
+    code, out = run_cli("--config", str(config), "history", "fennel.example-privacy")
+    assert f"moved to {MID_URL}" in out and f"moved to {NEW_URL}" in out
+    # A second backfill walks nothing new, and the history stays the same.
+    code, again = run_cli("--config", str(config), "backfill")
+    assert code == 0 and "0 new versions" in again
+
+
+def test_discovery_resumes_and_is_idempotent(tmp_path: Path, site_archive: PywbArchive) -> None:
+    config = _discover(tmp_path, site_archive)
+    db = store.connect(tmp_path / "test.db")
+    before = list(store.rows(db, "SELECT * FROM url_segments ORDER BY id"))
+    observed = db.execute("SELECT count(*) FROM site_observations").fetchone()[0]
+    code, out = run_cli("--config", str(config), "discover", "--to", "2023")
+    assert code == 0, out
+    assert "0 sites to do" in out and "0 CDX queries" in out
+    assert list(store.rows(db, "SELECT * FROM url_segments ORDER BY id")) == before
+    assert db.execute("SELECT count(*) FROM site_observations").fetchone()[0] == observed
+    # Periods lost (a kill before they settled) are done again, and only they.
+    db.execute(
+        "DELETE FROM site_observations WHERE period_from >= '2016' AND site_id = "
+        "(SELECT id FROM sites WHERE domain = 'fennel.example')"
+    )
+    db.conn.commit()
+    code, out = run_cli("--config", str(config), "discover", "--to", "2023")
+    assert code == 0, out
+    assert "1 site to do, 16 site-periods" in out
+    assert [dict(r, id=0) for r in store.rows(db, "SELECT * FROM url_segments ORDER BY id")] == [
+        dict(r, id=0) for r in before
+    ]
+
+
+def test_a_legal_hub_is_followed_one_level(tmp_path: Path, site_archive: PywbArchive) -> None:
+    config = write_config(
+        tmp_path, site_archive.url, policies='[[site]]\ndomain = "clover.example"\n'
+    )
+    code, out = run_cli("--config", str(config), "discover", "--from", "2020", "--to", "2020-06")
+    assert code == 0, out
+    (clover,) = _sites_json(config)
+    (segment,) = clover["documents"][0]["segments"]  # type: ignore[index]
+    assert segment["url"] == "http://clover.example/legal/privacy-policy"
+    assert segment["evidence"]["via"] == "http://clover.example/legal"
+    assert segment["evidence"]["link_text"] == "privacy & terms"
+
+
+def test_plan_prints_the_budget_and_sends_nothing(
+    tmp_path: Path, site_archive: PywbArchive
+) -> None:
+    config = write_config(tmp_path, site_archive.url, policies=SITES)
+    code, out = run_cli(
+        "--config", str(config), "discover", "--plan", "--from", "2009", "--to", "2023"
+    )
+    assert code == 0, out
+    # 2 sites x 30 half-years; per site 1 homepage CDX + 2 per kind; 2 playbacks per period.
+    assert "2 sites to do, 60 site-periods" in out
+    assert "about 6 CDX queries and at most 120 playbacks" in out
+    db = store.connect(tmp_path / "test.db")
+    assert db.execute("SELECT count(*) FROM site_observations").fetchone()[0] == 0
