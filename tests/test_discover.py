@@ -7,11 +7,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from crawler.demo import PywbArchive
 from db import store
 from tests.conftest import run_cli, write_config
+from tests.servers import serve_on_free_port
 from tests.site_archive import (
     FENNEL_GAPS,
     FENNEL_SEGMENTS,
@@ -125,6 +127,15 @@ def test_backfill_walks_each_url_over_its_segment_into_one_timeline(
     assert len(changes) == 4
     code, out = run_cli("--config", str(config), "history", "fennel.example-privacy")
     assert f"moved to {MID_URL}" in out and f"moved to {NEW_URL}" in out
+    # The web timeline shows the addresses over time, the moves marked.
+    process, base = serve_on_free_port(config)
+    try:
+        page = httpx.get(f"{base}/p/fennel.example-privacy", timeout=10).text
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert "Addresses over time" in page and page.count(">moved</span>") == 2
+    assert all(url in page for url in (OLD_URL, MID_URL, NEW_URL))
     # A second backfill walks nothing new, and the history stays the same.
     code, again = run_cli("--config", str(config), "backfill")
     assert code == 0 and "0 new versions" in again
@@ -180,3 +191,60 @@ def test_plan_prints_the_budget_and_sends_nothing(
     assert "about 6 CDX queries and at most 120 playbacks" in out
     db = store.connect(tmp_path / "test.db")
     assert db.execute("SELECT count(*) FROM site_observations").fetchone()[0] == 0
+
+
+def test_sites_import_reads_a_tranco_list_and_a_plain_list(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/none", policies="")
+    tranco = tmp_path / "tranco.csv"
+    lines = ["rank,domain"] + [f"{i},site{i}.example" for i in range(1, 12001)]
+    lines[500] = "500,not a domain!"
+    tranco.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out = run_cli(
+        "--config", str(config), "sites", "import", str(tranco), "--kinds", "privacy,terms"
+    )
+    assert code == 0, out
+    assert "imported 11999 sites" in out
+    assert f"{tranco}:501: 'not a domain!' is not a domain; skipped (1 line in all)" in out
+    plain = tmp_path / "list.txt"
+    plain.write_text(
+        "# my sites\nsite1.example\nhttps://www.Example-Shop.com/about\n\n", encoding="utf-8"
+    )
+    code, out = run_cli("--config", str(config), "sites", "import", str(plain))
+    assert code == 0 and "imported 1 site" in out and "(1 known already)" in out
+    db = store.connect(tmp_path / "test.db")
+    first, *_ = store.list_sites(db)
+    assert first["domain"] == "site1.example" and first["rank"] == 1
+    assert first["kinds"] == ["privacy", "terms"]
+    assert store.list_sites(db, ["example-shop.com"])[0]["rank"] is None
+    code, out = run_cli("--config", str(config), "sites", "import", str(tmp_path / "missing.csv"))
+    assert code == 1 and "missing.csv: no such file" in out
+
+
+def test_add_site_appends_a_site_table_and_refuses_bad_input(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/none", policies="# my sites\n")
+    code, out = run_cli(
+        "--config",
+        str(config),
+        "add-site",
+        "https://www.Fennel.example/",
+        "--kinds",
+        "privacy,terms",
+    )
+    assert code == 0, out
+    text = config.read_text()
+    assert "# my sites" in text and 'domain = "fennel.example"' in text
+    assert 'kinds = ["privacy", "terms"]' in text
+    code, out = run_cli("--config", str(config), "add-site", "fennel.example")
+    assert code == 1 and "listed already" in out
+    code, out = run_cli("--config", str(config), "add-site", "exa mple")
+    assert code == 1 and "is not a domain name" in out
+    code, out = run_cli("--config", str(config), "add-site", "x.example", "--kinds", "recipes")
+    assert code == 2 and "'recipes' is not one of privacy, terms, cookies" in out
+    bad = tmp_path / "bad" / "config.toml"
+    write_config(
+        bad.parent,
+        "http://127.0.0.1:9/none",
+        policies='[[site]]\ndomain = "x.example"\nkinds = ["faq"]\n',
+    )
+    code, out = run_cli("--config", str(bad), "sites")
+    assert code == 1 and "site[0]: kind 'faq' is not one of privacy, terms, cookies" in out

@@ -377,7 +377,7 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
         raise ConfigError(
             f"{path}: {where}.type = {kind!r} must be one of {', '.join(ALERT_TYPES)}"
         )
-    common = {"type", "name", "threshold", "policies", "problems"}
+    common = {"type", "name", "threshold", "policies", "problems", "moves"}
     unknown = sorted(set(raw) - common - ALERT_KEYS[kind])
     if unknown:
         secret = (
@@ -423,15 +423,13 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
             _check_url(path, f"{where}.url", raw.get("url"))
     if kind == "apprise" and not lists["urls"]:
         raise ConfigError(f'{path}: {where} (apprise) needs urls = ["..."]')
-    problems = raw.get("problems", True)
-    if not isinstance(problems, bool):
-        raise ConfigError(f"{path}: {where}.problems must be true or false")
     return AlertConfig(
         name=str(name),
         type=kind,
         threshold=threshold,
         policies=lists["policies"],
-        problems=problems,
+        problems=_flag(path, f"{where}.problems", raw.get("problems", True)),
+        moves=_flag(path, f"{where}.moves", raw.get("moves", True)),
         to=lists["to"],
         urls=lists["urls"],
         port=port,

@@ -140,6 +140,7 @@ class AlertConfig:
     threshold: str = "substantive"  # substantive | any
     policies: tuple[str, ...] = ()  # empty: every policy
     problems: bool = True
+    moves: bool = True  # "moved" notices: a site's document followed to a new URL
     host: str = ""
     port: int = 587
     security: str = "starttls"  # starttls | tls | none

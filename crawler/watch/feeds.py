@@ -179,7 +179,7 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
         store.rows(
             db,
             "SELECT p.*, q.name AS policy, q.url AS policy_url FROM problems p JOIN policies q "
-            "ON q.id = p.policy_id ORDER BY p.opened_at DESC LIMIT 50",
+            "ON q.id = p.policy_id WHERE p.kind != 'moved' ORDER BY p.opened_at DESC LIMIT 50",
         )
     )
     _atomic_write(
@@ -192,6 +192,24 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
             self_link=f"{site}/problems.atom" if site else "problems.atom",
         ),
     )
+    moves = list(
+        store.rows(
+            db,
+            "SELECT p.*, q.name AS policy, q.url AS policy_url FROM problems p JOIN policies q "
+            "ON q.id = p.policy_id WHERE p.kind = 'moved' ORDER BY p.opened_at DESC LIMIT 50",
+        )
+    )
+    if sink.moves:
+        _atomic_write(
+            folder / "moves.atom",
+            atom_feed(
+                "Documents that moved to a new URL",
+                "urn:policytrail:feed:moves",
+                [problem_entry(p, site) for p in moves],
+                moves[0]["opened_at"] if moves else updated,
+                self_link=f"{site}/moves.atom" if site else "moves.atom",
+            ),
+        )
     return folder
 
 

@@ -32,14 +32,14 @@ def build_payload(db: Database, alert: dict[str, Any]) -> dict[str, Any]:
             "kind": alert["policy_kind"],
         },
     }
-    if alert["event"] == "problem":
+    if alert["event"] in ("problem", "moved"):
         problem = store.problem_row(db, int(alert["problem_id"]))
         payload["problem"] = {
             "kind": problem["kind"],
             "detail": problem["detail"],
             "opened_at": problem["opened_at"],
         }
-        payload["summary"] = f"problem: {problem['detail']}"
+        payload["summary"] = f"{alert['event']}: {problem['detail']}"
         return payload
     change = store.change_row(db, int(alert["change_id"]))
     old = store.version_row(db, int(change["from_version_id"]))
@@ -111,6 +111,13 @@ def _redline_text(section: dict[str, Any], budget: list[int]) -> tuple[str, str]
 def render_message(payload: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of an alert."""
     policy = payload["policy"]
+    if payload["event"] == "moved":
+        subject = f"[policytrail moved] {policy['name']} has a new URL"
+        text = (
+            f"{payload['problem']['detail']}.\n\nFrom now on {policy['name']} is read at "
+            f"{policy['url']}; its history continues there as one timeline.\n"
+        )
+        return subject, text, f"<p>{escape(text)}</p>"
     if payload["event"] == "problem":
         subject = f"[policytrail problem] {policy['name']}: {payload['problem']['kind']}"
         text = (

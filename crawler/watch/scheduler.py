@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,10 +46,31 @@ def next_due(schedule: str, jitter: str, after: datetime, rng: random.Random) ->
     return after + timedelta(seconds=parse_interval(schedule)) + extra
 
 
+@dataclass(frozen=True)
+class SiteJob:
+    """A site whose live homepage is due to be read again (live re-discovery)."""
+
+    site: dict[str, Any] = field(hash=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.site["domain"])
+
+    @property
+    def url(self) -> str:
+        from crawler.pipeline.rediscover import homepage_of
+
+        return homepage_of(self.site)
+
+
+Job = tuple[Policy | SiteJob, str]
+
+
 @dataclass
 class CycleReport:
     checks: list[str] = field(default_factory=list)
     syncs: list[str] = field(default_factory=list)
+    discoveries: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     delivered: int = 0
 
@@ -74,6 +96,7 @@ class Watcher:
         self._host_locks: dict[str, threading.Lock] = {}
         # One Chromium for the run, started the first time a page needs it.
         self.browser = browser if browser is not None else BrowserFetcher(config.browser)
+        self._sites_synced = False
 
     def _default_client(self) -> httpx.Client:
         agent = self.config.user_agent
@@ -87,11 +110,21 @@ class Watcher:
         own = policy.check if kind == "check" else policy.sync
         return own or (self.config.schedule.check if kind == "check" else self.config.schedule.sync)
 
-    def due(self, now: datetime) -> list[tuple[Policy, str]]:
+    def due(self, now: datetime) -> list[Job]:
+        from crawler.pipeline.segments import site_policies
+
         db = store.connect(self.config.database)
         try:
-            jobs = []
-            for policy in self.config.policies:
+            jobs: list[Job] = []
+            if not self._sites_synced:
+                for site in self.config.sites:
+                    store.upsert_site(
+                        db, site.domain, site.kinds, now, homepage=site.homepage, source="config"
+                    )
+                self._sites_synced = True
+            if self.config.discover.live != "off":
+                jobs += [(SiteJob(site), "discover") for site in store.due_sites(db, now)]
+            for policy in [*self.config.policies, *site_policies(db, self.config.policies)]:
                 pid = store.upsert_policy(db, policy.name, policy.url, policy.kind, now)
                 state = store.policy_state(db, pid)
                 for kind in ("check", "sync"):
@@ -107,9 +140,9 @@ class Watcher:
     def run_cycle(self, now: datetime | None = None) -> CycleReport:
         now = now or datetime.now(UTC)
         report = CycleReport()
-        by_host: dict[str, list[tuple[Policy, str]]] = {}
+        by_host: dict[str, list[Job]] = {}
         for policy, kind in self.due(now):
-            host = urlsplit(policy.url).hostname if kind == "check" else "archive"
+            host = urlsplit(policy.url).hostname if kind != "sync" else "archive"
             by_host.setdefault(host or "", []).append((policy, kind))
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="watch") as pool:
             futures = [
@@ -122,9 +155,7 @@ class Watcher:
             report.delivered = self.deliver(now)
         return report
 
-    def _run_host(
-        self, host: str, jobs: list[tuple[Policy, str]], now: datetime, report: CycleReport
-    ) -> None:
+    def _run_host(self, host: str, jobs: list[Job], now: datetime, report: CycleReport) -> None:
         lock = self._host_locks.setdefault(host, threading.Lock())
         with lock:  # one host is never hit by two jobs at once
             db = store.connect(self.config.database)
@@ -133,7 +164,10 @@ class Watcher:
                     if self.stopping.is_set():
                         return  # no new jobs after SIGTERM; the one running has finished
                     try:
-                        if kind == "check":
+                        if isinstance(policy, SiteJob):
+                            self._rediscover(db, policy, now)
+                            report.discoveries.append(policy.name)
+                        elif kind == "check":
                             self._check(db, policy, now)
                             report.checks.append(policy.name)
                         else:
@@ -149,9 +183,12 @@ class Watcher:
             finally:
                 db.close()
 
-    def _postpone(self, db: Database, policy: Policy, kind: str, now: datetime) -> None:
+    def _postpone(self, db: Database, policy: Policy | SiteJob, kind: str, now: datetime) -> None:
         """A failed job's next due time, so that a failure never makes it due again at once
         (a daily check fetched 15 times in 30 s)."""
+        if isinstance(policy, SiteJob):
+            self._next_discovery(db, policy, now)
+            return
         upcoming = next_due(
             self._schedule(policy, kind), self.config.schedule.jitter, now, self.rng
         )
@@ -161,8 +198,38 @@ class Watcher:
                 db, pid, **{f"next_{kind}_at": store.iso(upcoming) if upcoming else "9999"}
             )
 
+    def _next_discovery(self, db: Database, job: SiteJob, now: datetime) -> None:
+        upcoming = next_due(self.config.discover.live, self.config.schedule.jitter, now, self.rng)
+        with store.writing(db):
+            store.set_next_discover(db, job.site["id"], store.iso(upcoming) if upcoming else "9999")
+
+    def _rediscover(self, db: Database, job: SiteJob, now: datetime) -> None:
+        from crawler.pipeline.rediscover import rediscover_site
+
+        with self._client_factory() as client:
+            result = rediscover_site(
+                db,
+                client,
+                job.site,
+                now,
+                sinks=self.config.alerts,
+                max_bytes=self.config.max_body_bytes,
+                allow_private=self.config.allow_private,
+            )
+        self._next_discovery(db, job, now)
+        for detail in result.moved:
+            log.warning("%s", detail)
+
     def _check(self, db: Database, policy: Policy, now: datetime) -> None:
+        from dataclasses import replace
+
         from crawler.pipeline import check
+
+        if all(p.name != policy.name for p in self.config.policies):
+            # A site's document: a re-discovery earlier in this cycle may have moved it.
+            row = db.execute("SELECT url FROM policies WHERE name = ?", [policy.name]).fetchone()
+            if row and row[0] != policy.url:
+                policy = replace(policy, url=str(row[0]))
 
         upcoming = next_due(
             self._schedule(policy, "check"), self.config.schedule.jitter, now, self.rng

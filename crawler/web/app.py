@@ -142,11 +142,16 @@ def timeline_page(request: Request) -> Response:
                 if change["from_version"]
                 else version_url(name, change["to_version"])
             )
+        segments = store.url_segments(db, policy["id"])
+        for segment in segments:
+            segment["from"] = store.ts_iso(segment["from_ts"])[:10]
+            segment["to"] = store.ts_iso(segment["to_ts"])[:10] if segment["to_ts"] else "now"
         return _render(
             "timeline.html",
             policy=policy,
             versions=versions,
             changes=changes,
+            segments=segments if len(segments) > 1 else [],
             chart=timeline_chart(versions, changes, lambda c: str(c["diff_link"])),
             feed=f"/p/{quote(name, safe='')}/changes.atom",
             version_url=version_url,
