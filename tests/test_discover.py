@@ -4,6 +4,7 @@ files written with warcio), URL segments, one timeline across URLs, gaps with th
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +137,41 @@ def test_backfill_walks_each_url_over_its_segment_into_one_timeline(
         process.communicate(timeout=10)
     assert "Addresses over time" in page and page.count(">moved</span>") == 2
     assert all(url in page for url in (OLD_URL, MID_URL, NEW_URL))
+    # Export for researchers: a git repository whose log on the file is the history.
+    repo = tmp_path / "corpus-git"
+    code, out = run_cli("--config", str(config), "export", str(repo), "--format", "git")
+    assert code == 0 and "exported 5 commits" in out, out
+    file = "f/fe/fen/fennel.example/privacy.md"
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--reverse", "--format=%cI %s", "--", file],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert [line.split(" ")[0] for line in log] == [
+        _iso(first).replace("Z", "+00:00") for _, first, _ in FENNEL_VERSIONS
+    ]
+    assert [line.split(": ")[1] for line in log] == [v["uid"] for v in versions]
+    head = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%B"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    message = json.loads(head.split("\n", 2)[2])
+    assert message["version"] == versions[-1]["uid"] and message["url"] == NEW_URL
+    assert message["capture"].endswith(f"/{FENNEL_VERSIONS[-1][1]}/{NEW_URL}")
+    text = (repo / file).read_text()
+    assert text.startswith("> *The following text is extracted and transformed from the ")
+    assert "archived on 2021-03-15" in text
+    before = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout
+    assert run_cli("--config", str(config), "export", str(repo), "--format", "git")[0] == 0
+    after = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout
+    assert before == after  # the same database, the same commits
     # A second backfill walks nothing new, and the history stays the same.
     code, again = run_cli("--config", str(config), "backfill")
     assert code == 0 and "0 new versions" in again

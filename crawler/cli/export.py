@@ -44,8 +44,8 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "jsonl", "csv"]),
-    help="md (default), jsonl or csv; a TARGET ending in .csv or .jsonl sets it too.",
+    type=click.Choice(["md", "jsonl", "csv", "git"]),
+    help="md (default), jsonl, csv or git; a TARGET ending in .csv or .jsonl sets it too.",
 )
 @click.option("--policy", "name", help="Only this policy.")
 @click.pass_obj
@@ -53,13 +53,27 @@ def export(obj: Context, target: Path, fmt: str | None, name: str | None) -> Non
     """Write every version: md as TARGET/<domain>/<kind>/<YYYY-MM-DD>.md in the corpus format
     (a second version first seen the same day adds its id's hash); jsonl and csv as one row
     per version (stable id, dates, summary, archived capture) into TARGET/versions.<fmt>, or
-    into TARGET itself when it names a .jsonl or .csv file. A rerun rewrites the same files."""
+    into TARGET itself when it names a .jsonl or .csv file; git as a repository with one
+    commit per step of each policy's timeline, committed at the capture's date, one file per
+    site and kind (`l/li/lin/linux.org/privacy.md`), so `git log -p FILE` is its history. A
+    rerun rewrites the same files (and the same commits)."""
     from crawler.cite import replay_prefixes, version_evidence
     from db import store
 
     suffix = target.suffix.lower().lstrip(".")
     fmt = fmt or (suffix if suffix in ("csv", "jsonl") else "md")
     config, db = _config_and_db(obj)
+    if fmt == "git":
+        from crawler.cli.export_git import export_git
+
+        if name:
+            raise click.UsageError("--format git exports every policy; leave out --policy")
+        commits = export_git(config, db, target.resolve())
+        click.echo(
+            f"exported {plural(commits, 'commit')} to the git repository {target.resolve()}; "
+            "`git log -p -- FILE` shows a policy's history"
+        )
+        return
     pid = _policy_id(db, config, name) if name else None
     items = store.export_rows(db, pid)
     prefix = replay_prefixes(db, config.archive.url)
