@@ -220,3 +220,37 @@ def clover_site() -> list[Record]:
             body=policy_page("Clover", "clover.example", 2, 1),
         ),
     ]
+
+
+def synthetic_site(
+    index: int, first_year: int = 2009, last_year: int = 2023
+) -> tuple[str, list[Record], list[tuple[str, str, str | None]]]:
+    """Site number `index` of a large simulated archive: a homepage captured twice a year, a
+    privacy policy captured twice a year that (for two sites in three) moves once to another
+    path. Returns (domain, records, expected segments (url, from, to))."""
+    domain = f"s{index:05d}.example"
+    company = f"Site {index}"
+    old, new = f"http://{domain}/privacy", f"http://{domain}/legal/privacy-notice"
+    moves = index % 3 != 0
+    move_year = first_year + 2 + index % (last_year - first_year - 3) if moves else None
+    records: list[Record] = []
+    for year in range(first_year, last_year + 1):
+        moved = move_year is not None and year >= move_year
+        target = new if moved else old
+        for month in (3, 9):
+            links = [
+                ("Privacy Shield", "/shield"),
+                ("Privacy Policy" if not moved else "Privacy Notice", target),
+            ]
+            body = homepage(company, links, noise=year * 100 + month)
+            records.append(Record(_ts(year, month, 10), f"http://{domain}/", body=body))
+            version = 1 + (year - first_year) // 4
+            page = policy_page(company, domain, min(version, 5), year * 100 + month)
+            records.append(Record(_ts(year, month, 12), target, body=page))
+    start = f"{first_year}0101000000"
+    if move_year is None:
+        expected: list[tuple[str, str, str | None]] = [(old, start, None)]
+    else:
+        at = _ts(move_year, 3, 10)
+        expected = [(old, start, at), (new, at, None)]
+    return domain, records, expected

@@ -284,3 +284,72 @@ def test_add_site_appends_a_site_table_and_refuses_bad_input(tmp_path: Path) -> 
     )
     code, out = run_cli("--config", str(bad), "sites")
     assert code == 1 and "site[0]: kind 'faq' is not one of privacy, terms, cookies" in out
+
+
+def _discovery_state(db_path: Path) -> dict[str, object]:
+    import sqlite3
+
+    if not db_path.exists():
+        return {}
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return {
+            "observations": conn.execute(
+                "SELECT s.domain, o.kind, o.source, o.period_from, o.period_to, o.state, o.url, "
+                "o.code, o.reason, o.evidence FROM site_observations o JOIN sites s ON "
+                "s.id = o.site_id ORDER BY s.domain, o.kind, o.period_from"
+            ).fetchall(),
+            "segments": conn.execute(
+                "SELECT p.name, g.url, g.from_ts, g.to_ts, g.evidence FROM url_segments g "
+                "JOIN policies p ON p.id = g.policy_id ORDER BY p.name, g.from_ts"
+            ).fetchall(),
+            "policies": conn.execute(
+                "SELECT name, url, kind FROM policies ORDER BY name"
+            ).fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def test_sigkill_during_discovery_then_rerun_equals_one_run(
+    tmp_path: Path, site_archive: PywbArchive
+) -> None:
+    import os
+    import random
+    import signal
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    reference = _discover(tmp_path / "reference", site_archive)
+    expected = _discovery_state(tmp_path / "reference" / "test.db")
+    config = write_config(tmp_path / "killed", site_archive.url, policies=SITES)
+    slow = config.read_text().replace("playback_per_second = 1000", "playback_per_second = 6")
+    config.write_text(slow)
+    command = [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "--config",
+        str(config),
+        "discover",
+        "--to",
+        "2023",
+    ]
+    rng = random.Random(20261205)
+    for _ in range(6):
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.8, 2.5))
+        assert process.poll() is None, "discovery finished before its kill: slow it down"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        _discovery_state(config.parent / "test.db")  # integrity after every kill
+    assert _discovery_state(config.parent / "test.db") != expected, "the kills came too late"
+    config.write_text(slow.replace("playback_per_second = 6", "playback_per_second = 1000"))
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert _discovery_state(config.parent / "test.db") == expected
+    assert reference.exists()

@@ -346,7 +346,9 @@ def discover(
     click.echo(
         f"discover: {plural(len(reports), 'site')} in {time.monotonic() - started:.1f} s, "
         f"{sum(r.cdx_requests for r in reports)} CDX queries, "
-        f"{sum(r.playbacks for r in reports)} playbacks"
+        f"{sum(r.playbacks for r in reports)} playbacks, "
+        f"{sum(r.processing_ms for r in reports) / max(1, sum(r.homepages for r in reports)):.1f}"
+        " ms of our processing per homepage"
         + (f", {len(errors)} failed (rerun to retry)" if errors else "")
         + "; `policytrail sites` shows the documents, `policytrail backfill` records them"
     )
