@@ -42,6 +42,17 @@ def hostile() -> Iterator[tuple[str, list[str]]]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if self.path == "/slow-headers":  # the headers a byte every 0.2 s, for a minute
+                asked.append("slow-headers")
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(300):
+                    try:
+                        self.wfile.write(b"X")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.2)
+                return
             if self.path == "/trickle":  # a byte every 0.2 s, for a minute
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -195,6 +206,63 @@ def test_a_trickling_page_is_given_up_at_its_deadline(hostile: tuple[str, list[s
     assert time.monotonic() - started < 10  # not the minute the page would take
 
 
+def test_headers_trickling_in_are_given_up_at_the_deadline(
+    hostile: tuple[str, list[str]],
+) -> None:
+    """httpx's timeouts count between bytes; the clients policytrail builds bound the whole."""
+    from crawler.config import Config
+    from crawler.http import build_live_client
+
+    base, _ = hostile
+    started = time.monotonic()
+    with build_live_client(Config(Path("x.toml"), Path("x.db"), live_timeout=5)) as client:
+        with pytest.raises(FetchError, match="deadline"):
+            fetch_live(client, base + "/slow-headers", deadline=1.5)
+    assert time.monotonic() - started < 5
+
+
+def test_run_stops_within_seconds_of_sigterm_while_a_fetch_hangs(
+    tmp_path: Path, hostile: tuple[str, list[str]]
+) -> None:
+    import signal
+    import subprocess
+
+    from tests.servers import policytrail_process
+
+    base, asked = hostile
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[database]\npath = "t.db"\n\n[schedule]\njitter = "0"\nsync = "off"\n\n'
+        f'[[policy]]\nname = "slow"\nurl = "{base}/slow-headers"\nfetcher = "http"\n',
+        encoding="utf-8",
+    )
+    before = asked.count("slow-headers")
+    process = policytrail_process(
+        "--config", str(config), "run", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while asked.count("slow-headers") == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert asked.count("slow-headers") > before, "run never asked for the page"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+        assert time.monotonic() - started < 5, stderr
+        assert process.returncode == 0, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # Cut short by the shutdown, the check is no failure of the page: it is due again.
+    from db import store
+
+    db = store.connect(tmp_path / "t.db")
+    assert list(store.rows(db, "SELECT * FROM captures")) == []
+    assert store.policy_state(db, 1)["next_check_at"] is None
+
+
 def test_deep_nesting_is_flattened_not_dropped_and_huge_markup_refused() -> None:
     from crawler.errors import ExtractionError
     from crawler.text import extract, render_text
@@ -240,7 +308,7 @@ def test_redirects_may_not_reach_private_addresses_or_other_ports(tmp_path: Path
         "http://10.0.0.8/",
         "http://169.254.169.254/latest/meta-data/",
     ):
-        with pytest.raises(FetchError, match="private or reserved address"):
+        with pytest.raises(FetchError, match="private or reserved address|metadata address"):
             check_hop(target, public)
     with pytest.raises(FetchError, match="changes the port"):
         check_hop("http://www.example.com:8080/x", public)
@@ -278,3 +346,24 @@ def test_a_cdx_url_with_dot_segments_never_leaves_the_collection() -> None:
         "https://x.com/./p",
     ):
         assert parse_cdx_line(row.format(bad)) is None
+
+
+def test_a_browser_may_load_only_what_a_redirect_may_reach() -> None:
+    """The rule a live render's requests obey (navigations, frames, scripts): no private or
+    loopback address from a public page, never a link-local or metadata one, any port."""
+    from crawler.live.guard import check_hop, may_load
+
+    public = "http://93.184.216.34/privacy"  # a literal: nothing is resolved or sent
+    loopback = "http://127.0.0.1:8080/privacy"
+    assert may_load("http://93.184.216.35:8443/app.js", public)  # another port: fine for assets
+    assert not may_load("http://127.0.0.1:9/admin", public)
+    assert not may_load("http://2130706433/admin", public)  # 127.0.0.1 spelled as a number
+    assert not may_load("http://[::1]/admin", public)
+    assert not may_load("http://10.0.0.5/", public)
+    assert may_load("http://127.0.0.1:9/other", loopback)  # a page on loopback keeps its own
+    assert not may_load("http://169.254.169.254/latest/meta-data/", loopback)
+    assert not may_load("http://metadata.google.internal/computeMetadata/v1/", loopback)
+    assert may_load("http://169.254.169.254/", loopback, allow_private=True)
+    assert may_load("data:text/plain,x", public)
+    with pytest.raises(FetchError, match="metadata"):
+        check_hop("http://169.254.169.254/latest/meta-data/", loopback)

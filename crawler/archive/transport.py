@@ -19,6 +19,7 @@ import httpx
 
 from crawler.archive.ratelimit import Limiters
 from crawler.errors import FetchError, RateLimited
+from crawler.http import deadline as bounded
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,11 @@ class Transport:
         self.lock = threading.Lock()  # guards `requests`
 
     def _read(self, url: str, params: dict[str, str] | None) -> Fetched:
-        with self.client.stream("GET", url, params=params, follow_redirects=False) as response:
+        # The deadline bounds headers trickling in too (crawler.http's network layer).
+        with (
+            bounded(READ_DEADLINE),
+            self.client.stream("GET", url, params=params, follow_redirects=False) as response,
+        ):
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_bytes:
                 raise BodyError(

@@ -13,6 +13,7 @@ import httpx
 
 from crawler.archive.transport import BodyError, decode_body
 from crawler.errors import FetchError
+from crawler.http import deadline as bounded
 from crawler.live.guard import check_hop
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -61,6 +62,36 @@ def fetch_live(
     hops: list[tuple[int, str, str]] = []
     seen = {url}
     current = url
+    with bounded(deadline):
+        return _follow(
+            client,
+            url,
+            current,
+            seen,
+            hops,
+            headers,
+            max_bytes,
+            max_redirects,
+            deadline,
+            give_up,
+            allow_private,
+        )
+
+
+def _follow(
+    client: httpx.Client,
+    url: str,
+    current: str,
+    seen: set[str],
+    hops: list[tuple[int, str, str]],
+    headers: dict[str, str],
+    max_bytes: int,
+    max_redirects: int,
+    deadline: float,
+    give_up: float,
+    allow_private: bool,
+) -> LiveResult:
+    """The requests of one fetch, redirects followed (inside its deadline)."""
     for _ in range(max_redirects + 1):
         try:
             with client.stream("GET", current, headers=headers, follow_redirects=False) as response:

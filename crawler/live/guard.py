@@ -12,6 +12,7 @@ import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from crawler.config import METADATA_HOSTS
 from crawler.errors import FetchError
 
 
@@ -60,10 +61,42 @@ def _internal(host: str) -> bool:
     return any(_special(ipaddress.ip_address(str(i[4][0]).split("%")[0])) for i in infos)
 
 
+@lru_cache(maxsize=512)
+def _metadata(host: str) -> bool:
+    """A link-local address (169.254.169.254, fe80::) or a cloud metadata name: never a page's,
+    whatever the configured URL is on."""
+    if host.lower() in METADATA_HOSTS:
+        return True
+    literal = _literal(host)
+    if literal is not None:
+        return literal.is_link_local
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return any(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_link_local for i in infos)
+
+
+def may_load(target: str, configured: str, allow_private: bool = False) -> bool:
+    """Whether a page read from `configured` may make a request to `target` (a browser's
+    navigations and subresources): the address rule of `check_hop`, without its port rule."""
+    if allow_private or not target.startswith(("http://", "https://", "ws://", "wss://")):
+        return True
+    host = urlsplit(target).hostname or ""
+    if _metadata(host):
+        return False
+    return not (_internal(host) and not _internal(urlsplit(configured).hostname or ""))
+
+
 def check_hop(target: str, configured: str, allow_private: bool = False) -> None:
     """Raise FetchError when a redirect from `configured` to `target` goes where it may not."""
     if allow_private:
         return
+    if _metadata(urlsplit(target).hostname or ""):
+        raise FetchError(
+            f"redirect to {target} leads to a link-local or cloud metadata address; refused",
+            url=configured,
+        )
     if _port(target) not in (80, 443, _port(configured)):
         raise FetchError(
             f"redirect to {target} changes the port; refused (http.allow_private = true allows it)",

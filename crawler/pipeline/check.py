@@ -21,6 +21,7 @@ from crawler.archive import datetime_to_timestamp, payload_digest
 from crawler.archive.save import request_save_page_now
 from crawler.config import AlertConfig, BrowserConfig, Policy
 from crawler.errors import CrawlerError, ExtractionError
+from crawler.http import STOP
 from crawler.live import LiveResult
 from crawler.live.browser import BrowserFetcher
 from crawler.pipeline.changes import raise_problem, record_changes
@@ -110,6 +111,8 @@ def check(
             allow_private=allow_private,
         )
     except CrawlerError as exc:
+        if STOP.is_set():  # cut short by a shutdown: not a failure of the page
+            raise
         return _failed(run, str(exc))
     result = got.result
     run.fetcher = got.fetcher

@@ -21,6 +21,7 @@ from crawler.config import BrowserConfig, Policy
 from crawler.errors import BrowserUnavailable, CrawlerError, FetchError
 from crawler.live import LiveResult, fetch_live
 from crawler.live.browser import BrowserFetcher
+from crawler.live.guard import may_load
 from crawler.pipeline.snapshots import _extract_for
 from crawler.text import Document, render_text
 from crawler.text.shell import shell_reason
@@ -90,7 +91,7 @@ def fetch_page(
     """Fetch the policy's live page with `fetcher` (auto, http or browser). Raises
     CrawlerError when no fetcher got an answer."""
     if fetcher == "browser":
-        return PageFetch(_render(browser, policy), "browser")
+        return PageFetch(_render(browser, policy, allow_private), "browser")
     etag, modified = state.get("etag"), state.get("last_modified")
     if fetcher == "http":
         plain = fetch_live(
@@ -106,7 +107,7 @@ def fetch_page(
     checks = int(state.get("escalated_checks") or 0)
     if escalated and browser is not None and checks % options.retry_http_every != 0:
         try:
-            return PageFetch(_render(browser, policy), "browser", "escalated before")
+            return PageFetch(_render(browser, policy, allow_private), "browser", "escalated before")
         except BrowserUnavailable as exc:
             _warn_once(str(exc))
     reason: str | None
@@ -133,7 +134,7 @@ def fetch_page(
         return PageFetch(answer, "http", None, document)
     log.info("%s: %s; rendering it in the browser", policy.name, reason)
     try:
-        return PageFetch(_render(browser, policy), "browser", reason)
+        return PageFetch(_render(browser, policy, allow_private), "browser", reason)
     except BrowserUnavailable as exc:
         _warn_once(str(exc))
         if answer is None:
@@ -141,10 +142,26 @@ def fetch_page(
         return PageFetch(answer, "http", None, document)
 
 
-def _render(browser: BrowserFetcher | None, policy: Policy) -> LiveResult:
+def _render(
+    browser: BrowserFetcher | None, policy: Policy, allow_private: bool = False
+) -> LiveResult:
+    """The page rendered in Chromium. Its requests (navigations, frames, scripts) may reach a
+    private or metadata address only as a redirect could (crawler.live.guard); a page that
+    ends up on one anyway (a redirect the browser followed) is refused."""
     if browser is None:
         raise BrowserUnavailable('no browser in this run; pass one, or use fetcher = "http"')
-    return rendered_result(browser.render(policy.url, select=policy.select))
+    rendered = browser.render(
+        policy.url,
+        select=policy.select,
+        allow=lambda url: may_load(url, policy.url, allow_private),
+    )
+    if not may_load(rendered.url, policy.url, allow_private):
+        raise FetchError(
+            f"browser: {policy.url} led to {rendered.url}, a private or reserved address; "
+            "refused (http.allow_private = true allows it)",
+            url=policy.url,
+        )
+    return rendered_result(rendered)
 
 
 def _warn_once(message: str) -> None:

@@ -99,12 +99,9 @@ class Watcher:
         self._sites_synced = False
 
     def _default_client(self) -> httpx.Client:
-        agent = self.config.user_agent
-        return httpx.Client(
-            headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
-            timeout=self.config.live_timeout,
-            follow_redirects=False,
-        )
+        from crawler.http import build_live_client
+
+        return build_live_client(self.config)
 
     def _schedule(self, policy: Policy, kind: str) -> str:
         own = policy.check if kind == "check" else policy.sync
@@ -174,6 +171,9 @@ class Watcher:
                             self._sync(db, policy, now)
                             report.syncs.append(policy.name)
                     except Exception as exc:  # whatever happens, the job keeps its schedule
+                        if self.stopping.is_set():  # cut short by SIGTERM: due again at start
+                            log.warning("%s of %s stopped by the shutdown", kind, policy.name)
+                            return
                         report.failures.append(f"{policy.name} {kind}: {exc}")
                         if isinstance(exc, CrawlerError):
                             log.warning("%s of %s failed: %s", kind, policy.name, exc)
@@ -319,8 +319,11 @@ def run_forever(config: Config, tick: float = TICK_SECONDS) -> None:
     )
 
     def stop(signum: int, _frame: object) -> None:
+        from crawler.http import STOP
+
         log.warning("signal %d: finishing the current write, starting nothing new", signum)
         watcher.stopping.set()
+        STOP.set()  # requests in flight give up within a second
         scheduler.shutdown(wait=True)  # the running cycle stops between jobs and returns
 
     signal.signal(signal.SIGTERM, stop)
