@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.text.diff import diff, normalize
+from crawler.text.diff import diff, diff_texts, normalize
 from crawler.text.sections import split_sections
 
 BASE = """# Privacy Policy
@@ -160,3 +160,72 @@ def test_configured_ignore_patterns() -> None:
     assert diff(split_sections(old), split_sections(new)).substantive
     ignore = (*DEFAULT_IGNORE, r"version \d+")
     assert not diff(split_sections(old), split_sections(new), ignore).substantive
+
+
+def test_a_huge_section_gets_a_redline_aligned_by_sentence() -> None:
+    """Past MAX_WORD_CELLS the redline aligns sentences first: still exact where it matters."""
+    from crawler.text.diff import MAX_WORD_CELLS, redline
+
+    sentences = [f"Clause {i} says we keep record {i} for {i % 7} years." for i in range(8000)]
+    old = " ".join(sentences)
+    changed = list(sentences)
+    changed[4000] = "Clause 4000 says we sell record 4000 to brokers."
+    changed.insert(6000, "We may train models on your messages.")
+    new = " ".join(changed)
+    assert len(old.split()) ** 2 > MAX_WORD_CELLS
+    parts, added, removed = redline(old, new)
+    inserted = " ".join(text for op, text in parts if op == "insert")
+    deleted = " ".join(text for op, text in parts if op == "delete")
+    assert "train models on your messages." in inserted and "sell" in inserted
+    assert "keep" in deleted and "brokers" not in deleted
+    assert added == 7 + 3 and removed == 4  # "sell", "to brokers." for "keep", "for 3 years."
+
+
+def test_many_unrelated_sections_are_aligned_within_the_bound() -> None:
+    from crawler.text.diff import MAX_SECTION_PAIRS
+
+    old = "\n\n".join(f"## Old heading {i}\n\nAlpha text {i} about topic {i}." for i in range(600))
+    new = "\n\n".join(f"## New heading {i}\n\nBeta words {i} on subject {i}." for i in range(600))
+    assert 600 * 600 > MAX_SECTION_PAIRS
+    result = diff_texts(old, new)
+    kinds = {c.kind for c in result.changes}
+    assert kinds <= {"added", "removed", "renamed", "modified"}
+    assert (
+        sum(1 for c in result.changes if c.kind == "added")
+        + sum(1 for c in result.changes if c.kind in ("renamed", "modified"))
+        == 600
+    )
+
+
+def test_a_history_that_goes_back_and_forth_diffs_each_pair_once(
+    tmp_path: object, monkeypatch: object
+) -> None:
+    """Five texts alternating over 400 captures: 399 changes, but only the distinct pairs of
+    texts are diffed (each once), and outside the write lock."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    import crawler.pipeline.changes as changes
+    from db import store
+    from tests.web_fixtures import add_live_version
+
+    calls: list[tuple[str, str]] = []
+    real = changes.diff_texts
+
+    def counting(old: str, new: str, ignore: object = ()) -> object:
+        assert not db.conn.in_transaction, "a diff ran under the write lock"
+        calls.append((old[:12], new[:12]))
+        return real(old, new, ignore)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(changes, "diff_texts", counting)  # type: ignore[attr-defined]
+    db = store.connect(Path(str(tmp_path)) / "t.db")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    pid = store.upsert_policy(db, "seesaw", "https://seesaw.example/privacy", "privacy", now)
+    texts = [f"# Policy {k}\n\n## Data\n\nWe keep data for {k} years.\n" for k in range(5)]
+    for i in range(400):
+        add_live_version(
+            db, pid, texts[(i * 3) % 5], (now + timedelta(days=i)).strftime("%Y%m%d%H%M%S"), now
+        )
+    assert changes.record_changes(db, pid, now) == 400
+    assert len(calls) == len(set(calls)) <= 20
+    assert db.execute("SELECT count(*) FROM changes").fetchone()[0] == 400

@@ -312,12 +312,11 @@ def discover(
         done[0] += 1
         elapsed = time.monotonic() - started
         eta = elapsed / done[0] * (budget.sites - done[0])
-        found = sum(1 for o in report.observations if o["url"])
         state = (
             f"error: {report.error}"
             if report.error
             else (
-                f"{found}/{len(report.observations)} found, {report.cdx_requests} CDX, "
+                f"{report.found}/{report.periods} found, {report.cdx_requests} CDX, "
                 f"{report.playbacks} playbacks"
             )
         )

@@ -57,23 +57,45 @@ def record_changes(
     ignore: tuple[str, ...] | None = None,
     sinks: Sequence[AlertConfig] = (),
     policy_alert: str = "any",
+    known_diffs: dict[tuple[str, str], Diff] | None = None,
 ) -> int:
     """Bring the policy's change records in line with its capture timeline: one change per
     transition between consecutive distinct texts (the first text is a `first` record), each
     with its section diff. Idempotent; stale records (a capture found later changed the
     timeline) are removed. For each new change, one outbox row per sink that wants it is written
-    in the same transaction. Returns the number of new changes."""
+    in the same transaction. Returns the number of new changes. `known_diffs`: diffs already
+    made, by the texts' SHA-256 (a caller inside a transaction makes them before taking it)."""
+    # The diffs first, outside the write lock (a 40,000-word section took two minutes, and
+    # `serve` and other writers waited): each distinct pair of texts once, however often the
+    # history goes back and forth between them.
     wanted = transitions(db, pid)
+    known = store.change_keys(db, pid)
+    texts: dict[int, str] = {}
+
+    def text_of(version_id: int) -> str:
+        return texts.setdefault(version_id, store.version_text(db, version_id))
+
+    patterns = ignore if ignore is not None else DEFAULT_IGNORE
+    diffs: dict[tuple[str, str], Diff] = dict(known_diffs or {})
+
+    def diff_of(from_id: int, to_id: int) -> Diff:
+        old, new = text_of(from_id), text_of(to_id)
+        key = (store.text_sha256(old), store.text_sha256(new))
+        if key not in diffs:
+            diffs[key] = diff_texts(old, new, patterns)
+        return diffs[key]
+
+    for from_id, to_id, at, _ in wanted:
+        if from_id is not None and (from_id, to_id, at) not in known:
+            diff_of(from_id, to_id)
     added = 0
     policy_name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
     with store.writing(db):
+        # Read again under the lock: another writer may have moved the timeline meanwhile
+        # (then the few diffs it needs are done here).
+        wanted = transitions(db, pid)
         existing = store.change_keys(db, pid)
         keep = set()
-        texts: dict[int, str] = {}
-
-        def text_of(version_id: int) -> str:
-            return texts.setdefault(version_id, store.version_text(db, version_id))
-
         for from_id, to_id, at, previous_ts in wanted:
             key = (from_id, to_id, at)
             keep.add(key)
@@ -82,11 +104,7 @@ def record_changes(
             if from_id is None:
                 _first_record(db, pid, to_id, at, text_of(to_id), now)
             else:
-                result = diff_texts(
-                    text_of(from_id),
-                    text_of(to_id),
-                    ignore if ignore is not None else DEFAULT_IGNORE,
-                )
+                result = diff_of(from_id, to_id)
                 change_id = _change_record(db, pid, (from_id, to_id, at, previous_ts), result, now)
                 allowed = policy_alert == "any" or (
                     policy_alert == "substantive" and result.substantive

@@ -28,6 +28,7 @@ from crawler.pipeline.changes import raise_problem, record_changes
 from crawler.pipeline.fetching import PageFetch, fetch_page
 from crawler.pipeline.snapshots import _extract_for
 from crawler.text import EXTRACTOR_VERSION, Document, render_text
+from crawler.text.diff import DEFAULT_IGNORE, Diff, diff_texts
 from crawler.text.shell import shell_reason
 from db import store
 
@@ -146,13 +147,22 @@ def check(
         and store.text_sha256(text) != store.text_sha256(previous["text"])
     )
     shrunk_checks = int(run.state["shrunk_checks"] or 0) + 1 if shrunk else 0
+    # The diff against the text in force is made before the write lock is taken (#17).
+    known: dict[tuple[str, str], Diff] = {}
+    if previous is not None and previous["text"] != text:
+        key = (store.text_sha256(previous["text"]), store.text_sha256(text))
+        known[key] = diff_texts(
+            previous["text"], text, ignore if ignore is not None else DEFAULT_IGNORE
+        )
     with store.writing(db):
         snapshot_id = _store_snapshot(run, result)
         if shrunk and shrunk_checks < 3:
             before = int(previous["words"]) if previous else 0
             return _held_back(run, result, snapshot_id, words, before, shrunk_checks)
         version_id = _recorded(run, result, snapshot_id, document, text)
-        new_changes = record_changes(db, pid, now, ignore, sinks if previous else (), policy.alert)
+        new_changes = record_changes(
+            db, pid, now, ignore, sinks if previous else (), policy.alert, known_diffs=known
+        )
     status = "new-version" if previous is None or previous["id"] != version_id else "unchanged"
     detail = ""
     if status == "new-version" and save_page_now:

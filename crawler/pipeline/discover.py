@@ -119,6 +119,8 @@ class SiteReport:
     homepages: int = 0
     processing_ms: float = 0.0
     error: str | None = None
+    found: int = 0  # observations that found the document (kept once they are stored)
+    periods: int = 0
 
 
 class SiteRun:
@@ -433,6 +435,9 @@ def discover_sites(
             site, future = in_flight.popleft()
             report = future.result()
             moved = _settle_site(db, site, report, now)
+            report.found = sum(1 for o in report.observations if o["url"])
+            report.periods = len(report.observations)
+            report.observations = []  # stored: memory stays flat however many sites
             reports.append(report)
             if progress:
                 progress(site, report, moved)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
@@ -57,6 +57,13 @@ QUOTES = str.maketrans(
 WORD = re.compile(r"\S+")
 PUNCT = re.compile(r"[^\w\s]")
 MIN_PAIR_SCORE = 0.5
+# Bounds that keep a hostile or huge pair of texts from running for minutes (#17): the section
+# pairs scored by content (beyond them, each unmatched section is compared only with those near
+# its own position), and the word pairs one redline may weigh (beyond them, sentences are
+# aligned first and only changed stretches within the bound get a word-level redline).
+MAX_SECTION_PAIRS = 20_000
+MAX_WORD_CELLS = 4_000_000
+SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 
 def ignore_patterns(*patterns: Sequence[str]) -> tuple[str, ...]:
@@ -152,8 +159,15 @@ def _heading_similarity(a: str, b: str) -> float:
 
 
 def redline(old: str, new: str) -> tuple[tuple[tuple[str, str], ...], int, int]:
-    """Word-level redline of two texts: ((op, text), ...), words added, words removed."""
+    """Word-level redline of two texts: ((op, text), ...), words added, words removed. Huge
+    texts (over MAX_WORD_CELLS word pairs) are aligned by sentence first."""
     a, b = WORD.findall(old), WORD.findall(new)
+    if len(a) * len(b) > MAX_WORD_CELLS:
+        return _coarse_redline(old, new)
+    return _word_redline(a, b)
+
+
+def _word_redline(a: list[str], b: list[str]) -> tuple[tuple[tuple[str, str], ...], int, int]:
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     parts: list[tuple[str, str]] = []
     added = removed = 0
@@ -168,6 +182,48 @@ def redline(old: str, new: str) -> tuple[tuple[tuple[str, str], ...], int, int]:
             parts.append(("insert", " ".join(b[j1:j2])))
             added += j2 - j1
     return tuple(parts), added, removed
+
+
+def _coarse_redline(old: str, new: str) -> tuple[tuple[tuple[str, str], ...], int, int]:
+    """Sentences aligned first (few repeat, so this stays near linear); each changed stretch
+    gets a word-level redline when it is within the bound, else is shown deleted and inserted
+    whole."""
+    sa = [s for s in SENTENCE.split(old) if s.strip()]
+    sb = [s for s in SENTENCE.split(new) if s.strip()]
+    parts: list[tuple[str, str]] = []
+    added = removed = 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, sa, sb, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(("equal", " ".join(w for s in sa[i1:i2] for w in WORD.findall(s))))
+            continue
+        a = [w for s in sa[i1:i2] for w in WORD.findall(s)]
+        b = [w for s in sb[j1:j2] for w in WORD.findall(s)]
+        if len(a) * len(b) <= MAX_WORD_CELLS:
+            stretch, plus, minus = _word_redline(a, b)
+        else:
+            stretch = tuple(p for p in (("delete", " ".join(a)), ("insert", " ".join(b))) if p[1])
+            plus, minus = len(b), len(a)
+        parts.extend(stretch)
+        added += plus
+        removed += minus
+    return tuple(parts), added, removed
+
+
+def _candidates(
+    rest_old: Sequence[Section], rest_new: Sequence[Section]
+) -> Iterator[tuple[Section, Section]]:
+    """The (old, new) section pairs worth scoring: all of them, or, past MAX_SECTION_PAIRS,
+    each old section with the new ones nearest its relative position."""
+    if len(rest_old) * len(rest_new) <= MAX_SECTION_PAIRS:
+        for o in rest_old:
+            for n in rest_new:
+                yield o, n
+        return
+    reach = max(1, MAX_SECTION_PAIRS // (2 * len(rest_old)))
+    for i, o in enumerate(rest_old):
+        centre = round(i * len(rest_new) / len(rest_old))
+        for n in rest_new[max(0, centre - reach) : centre + reach]:
+            yield o, n
 
 
 def _align(old: Sequence[Section], new: Sequence[Section]) -> dict[int, int]:
@@ -187,16 +243,15 @@ def _align(old: Sequence[Section], new: Sequence[Section]) -> dict[int, int]:
         bags_old = {s.index: _bag(s.text) for s in rest_old}
         bags_new = {s.index: _bag(s.text) for s in rest_new}
         scored = []
-        for o in rest_old:
-            for n in rest_new:
-                content = _dice(bags_old[o.index], bags_new[n.index])
-                heading = _heading_similarity(o.heading, n.heading)
-                if not o.text.strip() and not n.text.strip():
-                    score = heading
-                else:
-                    score = 0.7 * content + 0.3 * heading
-                if score >= MIN_PAIR_SCORE and (content >= 0.5 or heading >= 0.8):
-                    scored.append((score, o.index, n.index))
+        for o, n in _candidates(rest_old, rest_new):
+            content = _dice(bags_old[o.index], bags_new[n.index])
+            heading = _heading_similarity(o.heading, n.heading)
+            if not o.text.strip() and not n.text.strip():
+                score = heading
+            else:
+                score = 0.7 * content + 0.3 * heading
+            if score >= MIN_PAIR_SCORE and (content >= 0.5 or heading >= 0.8):
+                scored.append((score, o.index, n.index))
         scored.sort(key=lambda item: (-item[0], item[1], item[2]))
         taken_new: set[int] = set()
         for _, o_index, n_index in scored:
@@ -333,20 +388,26 @@ def _detect_split_merge(
     """A modified section that lost text which an added neighbour now holds was split; an added
     section... and the mirror image: merged."""
     result = list(changes)
+    edited = [c for c in result if c.kind in ("modified", "renamed")]
+    by_new: dict[int, list[SectionChange]] = {}
+    by_old: dict[int, list[SectionChange]] = {}
+    for c in edited:
+        if c.old_index is not None and c.new_index is not None:
+            by_new.setdefault(c.new_index, []).append(c)
+            by_old.setdefault(c.old_index, []).append(c)
     for i, change in enumerate(result):
         if change.kind != "added" or change.new_index is None:
             continue
         added_bag = _bag(new[change.new_index].text)
         if sum(added_bag.values()) < 5:
             continue
-        for other in result:
-            if (
-                other.kind not in ("modified", "renamed")
-                or other.old_index is None
-                or other.new_index is None
-                or abs(other.new_index - change.new_index) > 1
-            ):
-                continue
+        near = [
+            c
+            for k in (change.new_index - 1, change.new_index, change.new_index + 1)
+            for c in by_new.get(k, [])
+        ]
+        for other in sorted(near, key=result.index):
+            assert other.old_index is not None and other.new_index is not None
             old_bag = _bag(old[other.old_index].text)
             kept_bag = _bag(new[other.new_index].text)
             lost = old_bag - kept_bag
@@ -366,14 +427,13 @@ def _detect_split_merge(
         removed_bag = _bag(old[change.old_index].text)
         if sum(removed_bag.values()) < 5:
             continue
-        for other in result:
-            if (
-                other.kind not in ("modified", "renamed")
-                or other.old_index is None
-                or other.new_index is None
-                or abs(other.old_index - change.old_index) > 1
-            ):
-                continue
+        near = [
+            c
+            for k in (change.old_index - 1, change.old_index, change.old_index + 1)
+            for c in by_old.get(k, [])
+        ]
+        for other in sorted(near, key=result.index):
+            assert other.old_index is not None and other.new_index is not None
             gained = _bag(new[other.new_index].text) - _bag(old[other.old_index].text)
             if sum(gained.values()) >= 5 and _dice(gained, removed_bag) >= 0.8:
                 result[i] = _replace(
