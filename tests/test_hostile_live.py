@@ -215,9 +215,9 @@ def test_headers_trickling_in_are_given_up_at_the_deadline(
 
     base, _ = hostile
     started = time.monotonic()
-    with build_live_client(Config(Path("x.toml"), Path("x.db"), live_timeout=5)) as client:
-        with pytest.raises(FetchError, match="deadline"):
-            fetch_live(client, base + "/slow-headers", deadline=1.5)
+    config = Config(Path("x.toml"), Path("x.db"), live_timeout=5)
+    with build_live_client(config) as client, pytest.raises(FetchError, match="deadline"):
+        fetch_live(client, base + "/slow-headers", deadline=1.5)
     assert time.monotonic() - started < 5
 
 

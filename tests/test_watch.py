@@ -456,3 +456,32 @@ def test_secrets_come_from_the_environment_and_are_never_logged(
     rig.watcher().deliver(T0 + 2 * DAY)
     code, out = run_cli("--config", str(rig.config_path), "alerts", "--json")
     assert "PT_TEST_SMTP_PASSWORD" in out and "is not set" in out  # names the variable only
+
+
+def test_apprise_debug_logs_never_show_the_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Apprise logs its URLs, tokens included, at debug level (`policytrail -vv`)."""
+    import logging
+
+    from crawler.config import AlertConfig
+    from crawler.watch.notify import send_apprise
+
+    monkeypatch.setenv("CHAT_TOKEN", "tok-5ecret-4711")
+    with WebhookReceiver(None) as receiver:
+        port = receiver.httpd.server_address[1]
+        sink = AlertConfig(
+            name="chat",
+            type="apprise",
+            urls=(f"json://bot:pa55word-99@127.0.0.1:{port}/notify/$CHAT_TOKEN",),
+        )
+        payload = {
+            "event": "problem",
+            "policy": {"name": "x", "url": "u", "kind": "privacy"},
+            "problem": {"kind": "failing", "detail": "d", "opened_at": "t"},
+        }
+        with caplog.at_level(logging.DEBUG):
+            send_apprise(sink, payload)
+        assert len(receiver.received) == 1
+    assert "127.0.0.1" in caplog.text  # apprise did log its URL...
+    assert "tok-5ecret-4711" not in caplog.text and "pa55word-99" not in caplog.text  # ...redacted
