@@ -164,7 +164,7 @@ def test_configured_ignore_patterns() -> None:
 
 def test_a_huge_section_gets_a_redline_aligned_by_sentence() -> None:
     """Past MAX_WORD_CELLS the redline aligns sentences first: still exact where it matters."""
-    from crawler.text.diff import MAX_WORD_CELLS, redline
+    from crawler.text.words import MAX_WORD_CELLS, redline
 
     sentences = [f"Clause {i} says we keep record {i} for {i % 7} years." for i in range(8000)]
     old = " ".join(sentences)

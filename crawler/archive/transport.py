@@ -34,7 +34,7 @@ DEFAULT_RETRY_AFTER = 60.0
 
 
 MAX_RATE_LIMIT_WAITS = 20
-READ_DEADLINE = 120.0  # seconds for one whole answer
+READ_DEADLINE = 60.0  # seconds for one whole answer, headers included
 MAX_RETRY_AFTER = 3600.0  # an hour at most, whatever a 429 asks
 CONNECT_RETRIES = 2  # an archive refusing connections fails in about 3 s, not 30
 

@@ -137,6 +137,17 @@ def record_changes(
     return added
 
 
+def diff_ahead(
+    old: str | None, new: str, ignore: tuple[str, ...] | None
+) -> dict[tuple[str, str], Diff]:
+    """The diff a transaction about to record `new` after `old` will need, made before it takes
+    the write lock (for `record_changes(known_diffs=...)`)."""
+    if old is None or old == new:
+        return {}
+    key = (store.text_sha256(old), store.text_sha256(new))
+    return {key: diff_texts(old, new, ignore if ignore is not None else DEFAULT_IGNORE)}
+
+
 def _first_record(db: Database, pid: int, to_id: int, at: str, text: str, now: datetime) -> None:
     store.insert_change(
         db,

@@ -24,11 +24,10 @@ from crawler.errors import CrawlerError, ExtractionError
 from crawler.http import STOP
 from crawler.live import LiveResult
 from crawler.live.browser import BrowserFetcher
-from crawler.pipeline.changes import raise_problem, record_changes
+from crawler.pipeline.changes import diff_ahead, raise_problem, record_changes
 from crawler.pipeline.fetching import PageFetch, fetch_page
 from crawler.pipeline.snapshots import _extract_for
 from crawler.text import EXTRACTOR_VERSION, Document, render_text
-from crawler.text.diff import DEFAULT_IGNORE, Diff, diff_texts
 from crawler.text.shell import shell_reason
 from db import store
 
@@ -147,13 +146,7 @@ def check(
         and store.text_sha256(text) != store.text_sha256(previous["text"])
     )
     shrunk_checks = int(run.state["shrunk_checks"] or 0) + 1 if shrunk else 0
-    # The diff against the text in force is made before the write lock is taken (#17).
-    known: dict[tuple[str, str], Diff] = {}
-    if previous is not None and previous["text"] != text:
-        key = (store.text_sha256(previous["text"]), store.text_sha256(text))
-        known[key] = diff_texts(
-            previous["text"], text, ignore if ignore is not None else DEFAULT_IGNORE
-        )
+    known = diff_ahead(previous["text"] if previous else None, text, ignore)  # off the lock
     with store.writing(db):
         snapshot_id = _store_snapshot(run, result)
         if shrunk and shrunk_checks < 3:
