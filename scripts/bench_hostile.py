@@ -189,6 +189,72 @@ def _search() -> str:
         return "refused: " + result.output.strip().splitlines()[-1][:60]
 
 
+def _stop_time(args: list[str], folder: Path, ready: Callable[[], bool]) -> str:
+    """Start `policytrail ARGS`, wait until `ready()`, SIGTERM it: how long it takes to stop."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    try:
+        process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return "did not stop within 120 s"
+    return f"stopped {time.monotonic() - started:.1f} s after SIGTERM (exit {process.returncode})"
+
+
+def _run_sigterm() -> str:
+    with hostile_server({}) as base, tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.toml"
+        config.write_text(
+            '[database]\npath = "t.db"\n[schedule]\njitter = "0"\nsync = "off"\n'
+            f'[[policy]]\nname = "slow"\nurl = "{base}/trickle-headers"\nfetcher = "http"\n'
+        )
+        started = time.monotonic()
+        return "run, a fetch hanging: " + _stop_time(
+            ["--config", str(config), "run"], Path(folder), lambda: time.monotonic() - started > 3
+        )
+
+
+def _serve_sigterm() -> str:
+    import httpx
+
+    sys.path.insert(0, str(ROOT))
+    import tests.conftest  # noqa: F401  (before the fixtures module, which imports it back)
+    from crawler.demo import free_port
+    from tests.test_hostile_live import _slow_diff_db
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = _slow_diff_db(Path(folder))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                httpx.get(base + "/", timeout=1)
+            except httpx.HTTPError:
+                return False
+            threading.Thread(
+                target=lambda: httpx.get(f"{base}/p/huge/diff?a=1&b=2", timeout=60), daemon=True
+            ).start()
+            return True
+
+        return "serve, a diff running: " + _stop_time(
+            ["--config", str(config), "serve", "--port", str(port)], Path(folder), ready
+        )
+
+
 WORDS_80K = " ".join(f"Clause {i} keeps record {i} for {i % 7} years." for i in range(11_000))
 CASES: dict[str, tuple[str, Callable[[], str]]] = {
     "zstd-bomb": ("live page: 1 GB of zeros as zstd", lambda: _live("/zstd")),
@@ -230,6 +296,8 @@ CASES: dict[str, tuple[str, Callable[[], str]]] = {
     ),
     "alternating-history": ("5 texts alternating over 20,000 captures", _alternating),
     "search-200-terms": ("search: 200 OR'd prefix terms", _search),
+    "run-sigterm": ("`run` stopped while a page sends its headers a byte a second", _run_sigterm),
+    "serve-sigterm": ("`serve` stopped while a slow diff runs", _serve_sigterm),
 }
 
 

@@ -367,3 +367,58 @@ def test_a_browser_may_load_only_what_a_redirect_may_reach() -> None:
     assert may_load("data:text/plain,x", public)
     with pytest.raises(FetchError, match="metadata"):
         check_hop("http://169.254.169.254/latest/meta-data/", loopback)
+
+
+def _slow_diff_db(folder: Path) -> Path:
+    """A policy whose two versions make a diff of a few seconds (thousands of sections)."""
+    from datetime import UTC, datetime
+
+    from db import store
+    from tests.web_fixtures import add_live_version
+
+    config = folder / "config.toml"
+    config.write_text('[database]\npath = "t.db"\n')
+    db = store.connect(folder / "t.db")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    pid = store.upsert_policy(db, "huge", "https://huge.example/terms", "terms", now)
+    for n, ts in ((0, "20250101000000"), (1, "20250201000000")):
+        text = "\n\n".join(
+            f"## Part {i * 3 + n}\n\nClause {i} binds party {i + n} to duty {i * n}."
+            for i in range(4000)
+        )
+        add_live_version(db, pid, f"# Terms\n\n{text}\n", ts, now)
+    db.close()
+    return config
+
+
+def test_serve_answers_while_a_slow_diff_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+
+    from tests.servers import serve_on_free_port
+
+    config = _slow_diff_db(tmp_path)
+    process, base = serve_on_free_port(config)
+    try:
+        slow: list[float] = []
+
+        def diff() -> None:
+            httpx.get(f"{base}/p/huge/diff?a=1&b=2", timeout=120, follow_redirects=True)
+            slow.append(time.monotonic())  # when the diff page was done
+
+        worker = threading.Thread(target=diff)
+        worker.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert httpx.get(f"{base}/", timeout=10).status_code == 200
+        answered = time.monotonic()
+        assert answered - started < 1.0
+        worker.join(120)
+        assert slow and answered < slow[0]  # answered while the diff was still running
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        process.communicate(timeout=30)
+        assert time.monotonic() - started < 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
