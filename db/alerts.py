@@ -47,11 +47,13 @@ def enqueue_alert(
     change_id: int | None,
     problem_id: int | None,
     now: datetime,
+    terms: str | None = None,
 ) -> None:
     db.execute(
         "INSERT OR IGNORE INTO alerts (uid, event, change_id, problem_id, policy_id, sink, state, "
-        "attempts, next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-        [uid, event, change_id, problem_id, pid, sink, iso(now), iso(now)],
+        "attempts, next_try_at, created_at, terms) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+        [uid, event, change_id, problem_id, pid, sink, iso(now), iso(now), terms],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from db.connection import iso, rows, ts_iso
+from db.corpus import index_change_words, unindex_changes
 
 
 def change_keys(db: Database, pid: int) -> dict[tuple[int | None, int, str], int]:
@@ -58,11 +59,16 @@ def insert_change(
             iso(now),
         ],
     )
-    return int(cursor.lastrowid or 0)
+    change_id = int(cursor.lastrowid or 0)
+    if kind == "change":
+        index_change_words(db, change_id, sections)
+    return change_id
 
 
 def delete_changes(db: Database, ids: Iterable[int]) -> None:
+    ids = list(ids)
     db.conn.executemany("DELETE FROM changes WHERE id = ?", [(i,) for i in ids])
+    unindex_changes(db, ids)
 
 
 CHANGES = (
@@ -82,8 +88,13 @@ def _change_filters(
     kind: str | None,
     policy_kind: str | None,
     section: str | None,
+    words: str | None = None,
 ) -> tuple[str, list[Any]]:
-    sql, params = "", []
+    sql, params = "", list[Any]()
+    if words:
+        # What the change added or removed (FTS5 over change_words, written at record time).
+        sql += " AND c.id IN (SELECT rowid FROM change_words WHERE change_words MATCH ?)"
+        params.append(words)
     for clause, value in (
         (" AND c.policy_id = ?", pid),
         (" AND c.at >= ?", since),
@@ -116,11 +127,15 @@ def changes(
     policy_kind: str | None = None,
     section: str | None = None,
     offset: int = 0,
+    words: str | None = None,
 ) -> list[dict[str, Any]]:
     """Changes, newest first, with their policy and the stable ids of the versions they join
     (`from_version`, `to_version`). `since`/`until` bound `at` (ISO text); `section` finds a
-    section heading or summary word."""
-    where, params = _change_filters(pid, since, until, substantive_only, kind, policy_kind, section)
+    section heading or summary word; `words` an FTS5 query over what changes added and removed
+    (see corpus.words_query)."""
+    where, params = _change_filters(
+        pid, since, until, substantive_only, kind, policy_kind, section, words
+    )
     sql = CHANGES + where + " ORDER BY c.at_timestamp DESC, c.id DESC"
     if limit:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -137,8 +152,11 @@ def count_changes(
     until: str | None = None,
     policy_kind: str | None = None,
     section: str | None = None,
+    words: str | None = None,
 ) -> int:
-    where, params = _change_filters(pid, since, until, substantive_only, kind, policy_kind, section)
+    where, params = _change_filters(
+        pid, since, until, substantive_only, kind, policy_kind, section, words
+    )
     sql = "SELECT count(*) FROM changes c JOIN policies p ON p.id = c.policy_id WHERE 1 = 1"
     return int(db.execute(sql + where, params).fetchone()[0])
 

@@ -358,6 +358,25 @@ def m012_sites(db: Database) -> None:
     db.table("url_segments").create_index(["policy_id", "from_ts"])
 
 
+@migrations()
+def m013_corpus(db: Database) -> None:
+    # Across the corpus: each version's reading grade (filled when first asked for), the words
+    # each change added and removed in an FTS5 index (`changes --added`), and the term hits a
+    # "term" alert carries.
+    from db.corpus import index_change_words
+
+    db.table("versions").add_column("grade", float)
+    db.execute(
+        "CREATE VIRTUAL TABLE change_words USING fts5(added, removed, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    for change_id, sections in db.execute(
+        "SELECT id, sections FROM changes WHERE kind = 'change'"
+    ).fetchall():
+        index_change_words(db, change_id, sections)
+    db.table("alerts").add_column("terms", str)
+
+
 def apply(db: Database) -> None:  # noqa: D103
     """Bring the database up to date (idempotent)."""
     migrations.apply(db)

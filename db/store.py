@@ -76,6 +76,15 @@ from db.connection import (
     ts_iso,
     writing,
 )
+from db.corpus import (
+    change_words,
+    words_query,
+    index_change_words,
+    set_grades,
+    timelines,
+    unindex_changes,
+    version_texts,
+)
 from db.policies import (
     STATE_COLUMNS,
     cdx_complete_through,
@@ -139,6 +148,13 @@ from db.versions import (
 )
 
 __all__ = [
+    "change_words",
+    "index_change_words",
+    "unindex_changes",
+    "words_query",
+    "timelines",
+    "version_texts",
+    "set_grades",
     "IMPORT_CHUNK",
     "upsert_site",
     "import_sites",

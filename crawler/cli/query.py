@@ -187,6 +187,8 @@ def show(obj: Context, name: str, at: str | None, ref: str | None, as_json: bool
 @click.option("--policy", "name", help="Only this policy.")
 @click.option("--substantive", is_flag=True, help="Only substantive changes.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (the newest).")
+@click.option("--added", help='Only changes that added matching words: "train* AND (model OR AI)".')
+@click.option("--removed", help='Only changes that removed matching words: "not sell".')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def changes(
@@ -195,20 +197,53 @@ def changes(
     name: str | None,
     substantive: bool,
     limit: int | None,
+    added: str | None,
+    removed: str | None,
     as_json: bool,
 ) -> None:
     """Changes, newest first, with their section summaries and the window each happened in
-    (the last capture of the old text, the first of the new)."""
-    from crawler.cite import change_evidence, change_id, replay_prefixes, window_text
-    from db import store
+    (the last capture of the old text, the first of the new). --added / --removed find the
+    changes whose added (or removed) words match a full-text query, each with its excerpt."""
+    import sqlite3
 
+    from crawler.cite import change_evidence, change_id, replay_prefixes, window_text
+    from crawler.text.terms import excerpt
+    from db import store
+    from db.queries import MAX_QUERY_TERMS, query_terms
+
+    for option, query in (("--added", added), ("--removed", removed)):
+        if query is not None and (not query.strip() or query_terms(query) > MAX_QUERY_TERMS):
+            raise click.BadParameter(
+                f'give 1 to {MAX_QUERY_TERMS} words, "phrases" or prefix* terms', param_hint=option
+            )
     config, db = _config_and_db(obj)
     pid = _policy_id(db, config, name) if name else None
     start = _date_to_ts(since, "--since")
-    items = store.changes(
-        db, pid, store.ts_iso(start) if start else None, substantive, limit, kind=None
-    )
+    try:
+        items = store.changes(
+            db,
+            pid,
+            store.ts_iso(start) if start else None,
+            substantive,
+            limit,
+            kind=None,
+            words=store.words_query(added, removed),
+        )
+    except sqlite3.OperationalError:
+        raise click.BadParameter(
+            'not a query full-text search understands: words, "phrases", prefix*, AND, OR, '
+            "NOT and parentheses",
+            param_hint="--added" if added else "--removed",
+        ) from None
     items = [c for c in items if c["kind"] != "technical"]
+    if added or removed:
+        for item in items:
+            sections = json.loads(item["sections"] or "[]")
+            item["excerpt"] = (
+                excerpt(sections, added, "insert")
+                if added
+                else excerpt(sections, str(removed), "delete")
+            )
     prefix = replay_prefixes(db, config.archive.url)
     for item in items:
         item["id"] = change_id(item)
@@ -226,7 +261,12 @@ def changes(
                 c["at"][:10],
                 c["policy"],
                 c["kind"] + ("" if c["substantive"] else " (cosmetic)"),
-                c["summary"],
+                c["summary"]
+                + (
+                    f"\n{c['excerpt']['section']}: {c['excerpt']['text']}"
+                    if c.get("excerpt")
+                    else ""
+                ),
                 window_text(c),
             ]
             for c in items

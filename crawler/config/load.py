@@ -53,6 +53,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
         "sync",
         "alert",
         "fetcher",
+        "watch",
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -100,6 +101,7 @@ def _parse_policy(path: Path, index: int, raw: object) -> Policy:
         ignore=ignore,
         alert=alert,
         fetcher=fetcher,
+        watch=_patterns(path, f"{where}.watch", raw.get("watch", [])),
         **selectors,
         **schedules,
     )
@@ -377,7 +379,7 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
         raise ConfigError(
             f"{path}: {where}.type = {kind!r} must be one of {', '.join(ALERT_TYPES)}"
         )
-    common = {"type", "name", "threshold", "policies", "problems", "moves"}
+    common = {"type", "name", "threshold", "policies", "problems", "moves", "watch"}
     unknown = sorted(set(raw) - common - ALERT_KEYS[kind])
     if unknown:
         secret = (
@@ -430,6 +432,7 @@ def _parse_alert(path: Path, index: int, raw: object) -> AlertConfig:
         policies=lists["policies"],
         problems=_flag(path, f"{where}.problems", raw.get("problems", True)),
         moves=_flag(path, f"{where}.moves", raw.get("moves", True)),
+        watch=_patterns(path, f"{where}.watch", raw.get("watch", [])),
         to=lists["to"],
         urls=lists["urls"],
         port=port,

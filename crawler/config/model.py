@@ -63,6 +63,8 @@ class Policy:
     # How its live page is fetched: auto (httpx, the browser when needed), http or browser;
     # None: [browser] fetcher.
     fetcher: str | None = None
+    # Terms whose addition or removal alerts every sink that takes this policy (a "term" alert).
+    watch: tuple[str, ...] = ()
 
 
 SITE_KINDS = ("privacy", "terms", "cookies")
@@ -141,6 +143,7 @@ class AlertConfig:
     policies: tuple[str, ...] = ()  # empty: every policy
     problems: bool = True
     moves: bool = True  # "moved" notices: a site's document followed to a new URL
+    watch: tuple[str, ...] = ()  # terms whose addition or removal sends a "term" alert
     host: str = ""
     port: int = 587
     security: str = "starttls"  # starttls | tls | none

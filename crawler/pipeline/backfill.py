@@ -132,7 +132,13 @@ def backfill(
         _settle(run, from_ts, to_ts, strategy)
         started = time.thread_time()
         result.changes_new = record_changes(
-            db, pid, now, ignore, sinks if result.versions_before else (), policy.alert
+            db,
+            pid,
+            now,
+            ignore,
+            sinks if result.versions_before else (),
+            policy.alert,
+            watch=policy.watch,
         )
         result.changes_ms = (time.thread_time() - started) * 1000
     except CrawlerError as exc:

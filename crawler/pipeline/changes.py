@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from crawler.config import AlertConfig
 from crawler.text.diff import DEFAULT_IGNORE, Diff, diff_texts
 from crawler.text.sections import split_sections
+from crawler.text.terms import parse_term, term_hits
 from db import store
 
 
@@ -58,13 +59,16 @@ def record_changes(
     sinks: Sequence[AlertConfig] = (),
     policy_alert: str = "any",
     known_diffs: dict[tuple[str, str], Diff] | None = None,
+    watch: tuple[str, ...] = (),
 ) -> int:
     """Bring the policy's change records in line with its capture timeline: one change per
     transition between consecutive distinct texts (the first text is a `first` record), each
     with its section diff. Idempotent; stale records (a capture found later changed the
     timeline) are removed. For each new change, one outbox row per sink that wants it is written
     in the same transaction. Returns the number of new changes. `known_diffs`: diffs already
-    made, by the texts' SHA-256 (a caller inside a transaction makes them before taking it)."""
+    made, by the texts' SHA-256 (a caller inside a transaction makes them before taking it).
+    `watch`: the policy's own watched terms; with each sink's `watch`, a change that adds or
+    removes one queues a "term" alert (whatever its significance; never a cosmetic change)."""
     # The diffs first, outside the write lock (a 40,000-word section took two minutes, and
     # `serve` and other writers waited): each distinct pair of texts once, however often the
     # history goes back and forth between them.
@@ -109,6 +113,8 @@ def record_changes(
                 allowed = policy_alert == "any" or (
                     policy_alert == "substantive" and result.substantive
                 )
+                if policy_alert != "none":
+                    _term_alerts(db, pid, policy_name, change_id, result, sinks, watch, now)
                 for sink in sinks if allowed else ():
                     if sink.wants(policy_name, result.substantive):
                         store.enqueue_alert(
@@ -130,11 +136,53 @@ def record_changes(
                             now=now,
                         )
             added += 1
+        # Each new text's reading grade, kept for `trends` and the Trends page.
+        from crawler.pipeline.trends import fill_grades
+
+        fill_grades(db, {to for _, to, _, _ in wanted})
         stale = {key: cid for key, cid in existing.items() if key not in keep}
         if stale:
             store.repoint_alerts(db, pid, stale)
         store.delete_changes(db, list(stale.values()))
     return added
+
+
+def _term_alerts(
+    db: Database,
+    pid: int,
+    name: str,
+    change_id: int,
+    result: Diff,
+    sinks: Sequence[AlertConfig],
+    watch: tuple[str, ...],
+    now: datetime,
+) -> None:
+    """One "term" alert per sink whose terms (its own `watch` and the policy's) this change
+    added or removed, carrying the hits with their sentences."""
+    wanting = [s for s in sinks if (s.watch or watch) and (not s.policies or name in s.policies)]
+    if not wanting:
+        return
+    sections = [c.to_dict() for c in result.changes if c.kind != "unchanged"]
+    texts = db.execute(
+        "SELECT f.text_sha256, t.text_sha256 FROM changes c JOIN versions f ON "
+        "f.id = c.from_version_id JOIN versions t ON t.id = c.to_version_id WHERE c.id = ?",
+        [change_id],
+    ).fetchone()
+    for sink in wanting:
+        terms = [parse_term(t, f"watch {t!r}") for t in dict.fromkeys((*sink.watch, *watch))]
+        hits = term_hits(sections, terms)
+        if hits:
+            store.enqueue_alert(
+                db,
+                uid=alert_uid("term", name, texts[0], texts[1], sink.name),
+                event="term",
+                pid=pid,
+                sink=sink.name,
+                change_id=change_id,
+                problem_id=None,
+                now=now,
+                terms=json.dumps(hits, ensure_ascii=False),
+            )
 
 
 def diff_ahead(

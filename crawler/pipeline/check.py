@@ -154,7 +154,14 @@ def check(
             return _held_back(run, result, snapshot_id, words, before, shrunk_checks)
         version_id = _recorded(run, result, snapshot_id, document, text)
         new_changes = record_changes(
-            db, pid, now, ignore, sinks if previous else (), policy.alert, known_diffs=known
+            db,
+            pid,
+            now,
+            ignore,
+            sinks if previous else (),
+            policy.alert,
+            known_diffs=known,
+            watch=policy.watch,
         )
     status = "new-version" if previous is None or previous["id"] != version_id else "unchanged"
     detail = ""

@@ -199,6 +199,8 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
             "ON q.id = p.policy_id WHERE p.kind = 'moved' ORDER BY p.opened_at DESC LIMIT 50",
         )
     )
+    if sink.watch:
+        _write_term_feed(db, sink, folder, site, updated)
     if sink.moves:
         _atomic_write(
             folder / "moves.atom",
@@ -211,6 +213,54 @@ def write_feeds(db: Database, sink: AlertConfig, config_dir: Path, substantive_o
             ),
         )
     return folder
+
+
+def term_entry(hit_row: dict[str, Any], site_url: str | None) -> dict[str, Any]:
+    """An Atom entry for one change's watched-term hits."""
+    import json
+
+    hits = json.loads(hit_row["terms"] or "[]")
+    name = quote(hit_row["policy"], safe="")
+    link = page_link(site_url, f"/p/{name}") if site_url is not None else hit_row["policy_url"]
+    said = "; ".join(f"{h['term']!r} {h['direction']}" for h in hits)
+    items = "".join(
+        f"<li><b>{escape(h['term'])}</b> {escape(h['direction'])}"
+        + (f" in {escape(h['section'])}" if h["section"] else "")
+        + f": {escape(h['sentence'])}</li>"
+        for h in hits
+    )
+    return {
+        "title": f"{hit_row['policy']}: {said}",
+        "id": f"urn:policytrail:term:{hit_row['uid']}",
+        "updated": hit_row["at"],
+        "link": link,
+        "html": f"<ul>{items}</ul>",
+    }
+
+
+def _write_term_feed(
+    db: Database, sink: AlertConfig, folder: Path, site: str | None, updated: str
+) -> None:
+    """`terms.atom`: the changes that added or removed one of the sink's watched terms."""
+    hits = list(
+        store.rows(
+            db,
+            "SELECT a.uid, a.terms, c.at, q.name AS policy, q.url AS policy_url FROM alerts a "
+            "JOIN changes c ON c.id = a.change_id JOIN policies q ON q.id = a.policy_id "
+            "WHERE a.event = 'term' AND a.sink = ? ORDER BY c.at DESC LIMIT 50",
+            [sink.name],
+        )
+    )
+    _atomic_write(
+        folder / "terms.atom",
+        atom_feed(
+            "Watched terms added or removed",
+            "urn:policytrail:feed:terms",
+            [term_entry(h, site) for h in hits],
+            hits[0]["at"] if hits else updated,
+            self_link=f"{site}/terms.atom" if site else "terms.atom",
+        ),
+    )
 
 
 def _safe(name: str) -> str:

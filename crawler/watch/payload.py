@@ -75,6 +75,13 @@ def build_payload(db: Database, alert: dict[str, Any]) -> dict[str, Any]:
             "diff_command": f"policytrail diff {alert['policy']} {old_number} {new_number}",
         },
     )
+    if alert["event"] == "term":
+        hits = json.loads(alert.get("terms") or "[]")
+        payload["terms"] = hits
+        payload["summary"] = "; ".join(
+            f"{h['term']!r} {h['direction']}" + (f" in {h['section']!r}" if h["section"] else "")
+            for h in hits
+        )
     return payload
 
 
@@ -125,6 +132,15 @@ def render_message(payload: dict[str, Any]) -> tuple[str, str, str]:
             f"{payload['problem']['detail']}\n\nOpened {payload['problem']['opened_at']}.\n"
         )
         return subject, text, f"<p>{escape(text)}</p>"
+    if payload["event"] == "term":
+        subject = f"[policytrail term] {policy['name']}: {payload['summary']}"
+        lines = [f"{policy['name']} ({policy['url']}): a watched term changed.", ""]
+        for hit in payload["terms"]:
+            where = f" in {hit['section']!r}" if hit["section"] else ""
+            lines += [f"{hit['term']!r} {hit['direction']}{where}:", f"  {hit['sentence']}", ""]
+        lines.append(f"See: {payload['links']['diff_command']}")
+        text = "\n".join(lines) + "\n"
+        return subject, text, f"<pre>{escape(text)}</pre>"
     change = payload["change"]
     subject = f"[policytrail] {policy['name']} changed: {payload['summary']}"
     lines = [

@@ -45,6 +45,7 @@ from crawler.cite import (
 from crawler.text.diff import Diff, diff_texts
 from crawler.text.report import diff_to_html, diff_to_json, diff_to_markdown
 from crawler.text.sections import split_sections
+from crawler.text.terms import excerpt
 from crawler.web.charts import timeline_chart
 from crawler.web.feeds import changes_atom, policy_changes_atom
 from crawler.web.redline import markdown_html, redline
@@ -295,13 +296,78 @@ def _change_filters(request: Request) -> dict[str, Any]:
         "from": params.get("from", "").strip(),
         "to": params.get("to", "").strip(),
         "q": params.get("q", "").strip(),
+        "added": params.get("added", "").strip(),
+        "removed": params.get("removed", "").strip(),
         "all": params.get("all") == "1",
     }
+    from db.queries import MAX_QUERY_TERMS, query_terms
+
+    for key in ("added", "removed"):
+        if query_terms(filters[key]) > MAX_QUERY_TERMS:
+            raise HTTPException(400, f"{key}: at most {MAX_QUERY_TERMS} terms")
     try:
         filters["page"] = max(1, int(params.get("page", "1")))
     except ValueError:
         raise HTTPException(400, "page is a number: ?page=2") from None
     return filters
+
+
+def _trend_form(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    terms_text = params.get("terms", "")
+    terms = [t.strip() for t in terms_text.splitlines() if t.strip()][:8]
+    terms += [t for t in params.getlist("term") if t.strip()][: 8 - len(terms)]
+    return {
+        "kind": params.get("kind", "").strip(),
+        "every": params.get("every", "1y").strip() or "1y",
+        "terms": terms,
+        "terms_text": "\n".join(terms),
+    }
+
+
+def _trend_rows(request: Request, form: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    from datetime import UTC, datetime
+
+    from crawler.config import parse_every
+    from crawler.errors import ConfigError
+    from crawler.pipeline.trends import select_policies, trends
+    from crawler.text.terms import parse_term
+
+    try:
+        months = parse_every(form["every"])
+        terms = [parse_term(t, "term") for t in form["terms"]]
+    except ConfigError as exc:
+        raise HTTPException(400, str(exc)) from None
+    with _reading(request) as db:
+        pids = select_policies(db, (), (form["kind"],) if form["kind"] else (), ())
+        rows = trends(db, pids, months, terms, datetime.now(UTC), keep=False)
+    return rows, [t.label for t in terms]
+
+
+def trends_page(request: Request) -> Response:
+    from crawler.web.trends import charts
+
+    form = _trend_form(request)
+    rows, terms = _trend_rows(request, form)
+    query = urlencode(
+        [("kind", form["kind"]), ("every", form["every"]), *(("term", t) for t in terms)]
+    )
+    return _render(
+        "trends.html",
+        rows=rows,
+        terms=terms,
+        form=form,
+        charts=charts(rows, terms),
+        csv_link=f"/trends.csv?{query}",
+    )
+
+
+def trends_csv_page(request: Request) -> Response:
+    from crawler.pipeline.trends import trends_csv
+
+    form = _trend_form(request)
+    rows, terms = _trend_rows(request, form)
+    return _download(trends_csv(rows, terms), "trends.csv", "text/csv; charset=utf-8")
 
 
 def changes_page(request: Request) -> Response:
@@ -325,8 +391,14 @@ def changes_page(request: Request) -> Response:
             "until": until,
             "policy_kind": filters["kind"] or None,
             "section": filters["q"] or None,
+            "words": store.words_query(filters["added"] or None, filters["removed"] or None),
         }
-        total = store.count_changes(db, **query)
+        try:
+            total = store.count_changes(db, **query)
+        except sqlite3.OperationalError:
+            raise HTTPException(
+                400, 'added/removed: words, "phrases", prefix*, AND, OR, NOT, parentheses'
+            ) from None
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(filters["page"], pages)
         items = store.changes(db, **query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -336,6 +408,12 @@ def changes_page(request: Request) -> Response:
             item["diff_link"] = diff_url(item["policy"], item["from_version"], item["to_version"])
             item["evidence"] = change_evidence(db, item, prefix(item["policy_id"]))
             item["window"] = window_text(item["evidence"])
+            if filters["added"] or filters["removed"]:
+                item["excerpt"] = excerpt(
+                    item["sections_list"],
+                    filters["added"] or filters["removed"],
+                    "insert" if filters["added"] else "delete",
+                )
         keep = {k: v for k, v in request.query_params.items() if k != "page" and v}
         return _render(
             "changes.html",
@@ -405,6 +483,8 @@ def create_app(database: Path, archive_url: str | None = None, site_url: str = "
     app = Starlette(
         routes=[
             Route("/", policies_page),
+            Route("/trends", trends_page),
+            Route("/trends.csv", trends_csv_page),
             Route("/p/{name}", timeline_page),
             Route("/p/{name}/changes.atom", feed_policy),
             Route("/p/{name}/v/{ref}", version_page),
