@@ -5,29 +5,13 @@ for `changes --added` / `--removed`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
 
 from db.connection import rows
-
-
-def change_words(sections: str | None) -> tuple[str, str]:
-    """(added, removed): the inserted and deleted words of a change's section redlines; a
-    section changed only cosmetically (punctuation, a date) adds and removes nothing."""
-    added: list[str] = []
-    removed: list[str] = []
-    for section in json.loads(sections or "[]"):
-        if section.get("significance") in ("cosmetic", "none"):
-            continue
-        for op, text in section.get("redline") or ():
-            if op == "insert":
-                added.append(text)
-            elif op == "delete":
-                removed.append(text)
-    return "\n".join(added), "\n".join(removed)
+from db.words import change_words
 
 
 def index_change_words(db: Database, change_id: int, sections: str | None) -> None:

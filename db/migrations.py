@@ -363,7 +363,7 @@ def m013_corpus(db: Database) -> None:
     # Across the corpus: each version's reading grade (filled when first asked for), the words
     # each change added and removed in an FTS5 index (`changes --added`), and the term hits a
     # "term" alert carries.
-    from db.corpus import index_change_words
+    from db.words import change_words
 
     db.table("versions").add_column("grade", float)
     db.execute(
@@ -373,7 +373,11 @@ def m013_corpus(db: Database) -> None:
     for change_id, sections in db.execute(
         "SELECT id, sections FROM changes WHERE kind = 'change'"
     ).fetchall():
-        index_change_words(db, change_id, sections)
+        added, removed = change_words(sections)
+        db.execute(
+            "INSERT INTO change_words (rowid, added, removed) VALUES (?, ?, ?)",
+            [change_id, added, removed],
+        )
     db.table("alerts").add_column("terms", str)
 
 

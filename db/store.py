@@ -77,13 +77,12 @@ from db.connection import (
     writing,
 )
 from db.corpus import (
-    change_words,
-    words_query,
     index_change_words,
     set_grades,
     timelines,
     unindex_changes,
     version_texts,
+    words_query,
 )
 from db.policies import (
     STATE_COLUMNS,
@@ -146,6 +145,7 @@ from db.versions import (
     version_row,
     version_text,
 )
+from db.words import change_words
 
 __all__ = [
     "change_words",

@@ -153,15 +153,9 @@ def check(
             before = int(previous["words"]) if previous else 0
             return _held_back(run, result, snapshot_id, words, before, shrunk_checks)
         version_id = _recorded(run, result, snapshot_id, document, text)
+        alerting = sinks if previous else ()
         new_changes = record_changes(
-            db,
-            pid,
-            now,
-            ignore,
-            sinks if previous else (),
-            policy.alert,
-            known_diffs=known,
-            watch=policy.watch,
+            db, pid, now, ignore, alerting, policy.alert, known_diffs=known, watch=policy.watch
         )
     status = "new-version" if previous is None or previous["id"] != version_id else "unchanged"
     detail = ""

@@ -312,62 +312,16 @@ def _change_filters(request: Request) -> dict[str, Any]:
     return filters
 
 
-def _trend_form(request: Request) -> dict[str, Any]:
-    params = request.query_params
-    terms_text = params.get("terms", "")
-    terms = [t.strip() for t in terms_text.splitlines() if t.strip()][:8]
-    terms += [t for t in params.getlist("term") if t.strip()][: 8 - len(terms)]
-    return {
-        "kind": params.get("kind", "").strip(),
-        "every": params.get("every", "1y").strip() or "1y",
-        "terms": terms,
-        "terms_text": "\n".join(terms),
-    }
-
-
-def _trend_rows(request: Request, form: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    from datetime import UTC, datetime
-
-    from crawler.config import parse_every
-    from crawler.errors import ConfigError
-    from crawler.pipeline.trends import select_policies, trends
-    from crawler.text.terms import parse_term
-
-    try:
-        months = parse_every(form["every"])
-        terms = [parse_term(t, "term") for t in form["terms"]]
-    except ConfigError as exc:
-        raise HTTPException(400, str(exc)) from None
-    with _reading(request) as db:
-        pids = select_policies(db, (), (form["kind"],) if form["kind"] else (), ())
-        rows = trends(db, pids, months, terms, datetime.now(UTC), keep=False)
-    return rows, [t.label for t in terms]
-
-
 def trends_page(request: Request) -> Response:
-    from crawler.web.trends import charts
+    from crawler.web.trends import trends_page as page
 
-    form = _trend_form(request)
-    rows, terms = _trend_rows(request, form)
-    query = urlencode(
-        [("kind", form["kind"]), ("every", form["every"]), *(("term", t) for t in terms)]
-    )
-    return _render(
-        "trends.html",
-        rows=rows,
-        terms=terms,
-        form=form,
-        charts=charts(rows, terms),
-        csv_link=f"/trends.csv?{query}",
-    )
+    return page(request, _render, _reading)
 
 
 def trends_csv_page(request: Request) -> Response:
-    from crawler.pipeline.trends import trends_csv
+    from crawler.web.trends import trends_csv_page as page
 
-    form = _trend_form(request)
-    rows, terms = _trend_rows(request, form)
-    return _download(trends_csv(rows, terms), "trends.csv", "text/csv; charset=utf-8")
+    return page(request, _download, _reading)
 
 
 def changes_page(request: Request) -> Response:

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
 WIDTH, HEIGHT, PAD = 760, 170, 40
 COLOURS = ("#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#a16207")
@@ -89,3 +93,65 @@ def charts(rows: list[dict[str, Any]], terms: list[str]) -> dict[str, Markup]:
             unit="%",
         )
     return out
+
+
+# -- the pages ----------------------------------------------------------------------------
+
+
+def _trend_form(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    terms_text = params.get("terms", "")
+    terms = [t.strip() for t in terms_text.splitlines() if t.strip()][:8]
+    terms += [t for t in params.getlist("term") if t.strip()][: 8 - len(terms)]
+    return {
+        "kind": params.get("kind", "").strip(),
+        "every": params.get("every", "1y").strip() or "1y",
+        "terms": terms,
+        "terms_text": "\n".join(terms),
+    }
+
+
+def _trend_rows(
+    request: Request, form: dict[str, Any], reading: Any
+) -> tuple[list[dict[str, Any]], list[str]]:
+    from datetime import UTC, datetime
+
+    from crawler.config import parse_every
+    from crawler.errors import ConfigError
+    from crawler.pipeline.trends import select_policies, trends
+    from crawler.text.terms import parse_term
+
+    try:
+        months = parse_every(form["every"])
+        terms = [parse_term(t, "term") for t in form["terms"]]
+    except ConfigError as exc:
+        raise HTTPException(400, str(exc)) from None
+    with reading(request) as db:
+        pids = select_policies(db, (), (form["kind"],) if form["kind"] else (), ())
+        rows = trends(db, pids, months, terms, datetime.now(UTC), keep=False)
+    return rows, [t.label for t in terms]
+
+
+def trends_page(request: Request, render: Any, reading: Any) -> Response:
+    """/trends: the figures as charts and a table (`render`, `reading`: the app's helpers)."""
+    form = _trend_form(request)
+    rows, terms = _trend_rows(request, form, reading)
+    query = urlencode(
+        [("kind", form["kind"]), ("every", form["every"]), *(("term", t) for t in terms)]
+    )
+    return render(  # type: ignore[no-any-return]
+        "trends.html",
+        rows=rows,
+        terms=terms,
+        form=form,
+        charts=charts(rows, terms),
+        csv_link=f"/trends.csv?{query}",
+    )
+
+
+def trends_csv_page(request: Request, download: Any, reading: Any) -> Response:
+    from crawler.pipeline.trends import trends_csv
+
+    form = _trend_form(request)
+    rows, terms = _trend_rows(request, form, reading)
+    return download(trends_csv(rows, terms), "trends.csv", "text/csv; charset=utf-8")  # type: ignore[no-any-return]
