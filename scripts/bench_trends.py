@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -187,8 +188,17 @@ def formula() -> None:
         print(f"| {shown}… | {words} | {sentences} | {syllables} | {expected:.2f} | {ours} |")
 
 
-def big(path: Path) -> None:
-    config = Path(tempfile.mkdtemp()) / "config.toml"
+def big(source: Path) -> None:
+    """Timings on a copy of `source` whose reading grades are cleared (so the first run is the
+    cold one on every run of the bench)."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp())
+    path = folder / source.name
+    shutil.copy(source, path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE versions SET grade = NULL")
+    config = folder / "config.toml"
     config.write_text(f'[database]\npath = "{path}"\n')
 
     def timed(*args: str) -> tuple[float, str]:
@@ -221,12 +231,15 @@ def big(path: Path) -> None:
             NOW,
         )
     )
-    rare_word = "portability"
+    rare_word = '"order acquisition health"'  # a phrase one change added (of 29,000)
+    common = "newsletter"
     added = in_process(lambda: store.changes(db, words=store.words_query(rare_word, None)))
     hits = len(store.changes(db, words=store.words_query(rare_word, None)))
+    common_time = in_process(lambda: store.changes(db, words=store.words_query(common, None)))
+    common_hits = len(store.changes(db, words=store.words_query(common, None)))
     cli_trends, _ = timed("trends", "--json")
     cli_added, _ = timed("changes", "--added", rare_word, "--json")
-    print(f"\nOn {path.name}: {policies} policies, {versions} versions\n")
+    print(f"\nOn {source} (scripts/make_big_db.py): {policies} policies, {versions} versions\n")
     print("| measure | time | target |")
     print("| --- | --- | --- |")
     print(
@@ -238,6 +251,9 @@ def big(path: Path) -> None:
     )
     print(
         f"| changes --added {rare_word} ({hits} changes), the query | {1000 * added:.0f} ms | < 200 ms |"
+    )
+    print(
+        f"| changes --added {common} ({common_hits} changes), the query | {1000 * common_time:.0f} ms | - |"
     )
     print(f"| `policytrail trends --json` (process, start-up included) | {cli_trends:.2f} s | - |")
     print(
