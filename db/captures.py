@@ -270,3 +270,39 @@ def playback_prefix(db: Database, pid: int) -> str | None:
         return None
     match = re.match(r"^(.*?)/\d{1,14}id_/", str(row[0]))
     return match.group(1) if match else None
+
+
+def add_seen_text(
+    db: Database, pid: int, text: str, timestamp: str, url: str, now: datetime, title: str = ""
+) -> int:
+    """A text a live fetch saw at `timestamp`, recorded as `check` records one (a version and
+    its capture, without the page's body): for imports, fixtures and benchmarks. Returns the
+    version id."""
+    from db.versions import record_version
+
+    with db.atomic():
+        vid = record_version(
+            db,
+            pid,
+            text=text,
+            title=title,
+            timestamp=timestamp,
+            snapshot_id=None,
+            extractor_version=1,
+            now=now,
+        )
+        add_live_capture(
+            db,
+            pid,
+            timestamp=timestamp,
+            url=url,
+            mimetype="text/html",
+            status=200,
+            digest=timestamp,
+            state="fetched",
+            reason=None,
+            snapshot_id=None,
+            version_id=vid,
+            now=now,
+        )
+    return vid

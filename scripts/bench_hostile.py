@@ -145,29 +145,8 @@ def _alternating() -> str:
         with db.atomic():
             for i in range(20_000):
                 ts = (now + timedelta(hours=i)).strftime("%Y%m%d%H%M%S")
-                vid = store.record_version(
-                    db,
-                    pid,
-                    text=texts[(i * 3) % 5],
-                    title="",
-                    timestamp=ts,
-                    snapshot_id=None,
-                    extractor_version=3,
-                    now=now,
-                )
-                store.add_live_capture(
-                    db,
-                    pid,
-                    timestamp=ts,
-                    url="https://seesaw.example/p",
-                    mimetype="text/html",
-                    status=200,
-                    digest=ts,
-                    state="fetched",
-                    reason=None,
-                    snapshot_id=None,
-                    version_id=vid,
-                    now=now,
+                store.add_seen_text(
+                    db, pid, texts[(i * 3) % 5], ts, "https://seesaw.example/p", now
                 )
         changes = record_changes(db, pid, now)
         return f"{changes} changes recorded"

@@ -39,16 +39,8 @@ def _import_history(db: store.Database, name: str, versions: list[dict[str, obje
     with store.writing(db):
         for version in versions:
             ts = str(version["date"])[:19].replace("-", "").replace("T", "").replace(":", "")
-            vid = store.record_version(
-                db,
-                pid,
-                text=str(version["markdown"]),
-                title="",
-                timestamp=ts,
-                snapshot_id=None,
-                extractor_version=3,
-                now=NOW,
-            )
+            url = f"https://ota.example/{name}"
+            vid = store.add_seen_text(db, pid, str(version["markdown"]), ts, url, NOW)
             if vid != previous:
                 store.insert_change(
                     db,
@@ -65,20 +57,6 @@ def _import_history(db: store.Database, name: str, versions: list[dict[str, obje
                     words_removed=0,
                     now=NOW,
                 )
-            store.add_live_capture(
-                db,
-                pid,
-                timestamp=ts,
-                url=f"https://ota.example/{name}",
-                mimetype="text/html",
-                status=200,
-                digest=ts,
-                state="fetched",
-                reason=None,
-                snapshot_id=None,
-                version_id=vid,
-                now=NOW,
-            )
             previous = vid
 
 

@@ -43,31 +43,7 @@ def chromium_path() -> str:
 
 def add_live_version(db: store.Database, pid: int, text: str, ts: str, now: datetime) -> None:
     """A text seen by a live check at `ts`, as `check` would record it."""
-    with db.atomic():
-        vid = store.record_version(
-            db,
-            pid,
-            text=text,
-            title="Evil",
-            timestamp=ts,
-            snapshot_id=None,
-            extractor_version=1,
-            now=now,
-        )
-        store.add_live_capture(
-            db,
-            pid,
-            timestamp=ts,
-            url="https://evil.example/terms",
-            mimetype="text/html",
-            status=200,
-            digest=ts,
-            state="fetched",
-            reason=None,
-            snapshot_id=None,
-            version_id=vid,
-            now=now,
-        )
+    store.add_seen_text(db, pid, text, ts, "https://evil.example/terms", now, title="Evil")
 
 
 def add_hostile_policy(db_path: Path) -> None:

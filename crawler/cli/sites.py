@@ -44,6 +44,22 @@ def _sync(config: Config, db: Any) -> None:
         store.upsert_site(db, site.domain, site.kinds, now, homepage=site.homepage, source="config")
 
 
+def _chosen(db: Any, domains: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The sites named (all when none is), or a one-line error naming one that is unknown."""
+    from crawler.config import normalize_domain
+    from db import store
+
+    wanted = [normalize_domain(d) or d for d in domains]
+    found = store.list_sites(db, wanted)
+    missing = sorted(set(wanted) - {s["domain"] for s in found})
+    if missing:
+        raise click.ClickException(
+            f"no site {missing[0]!r}; add it with `policytrail add-site {missing[0]}` or "
+            "`policytrail sites import FILE`"
+        )
+    return found
+
+
 @cli.command("add-site")
 @click.argument("domain")
 @KINDS_OPTION
@@ -178,16 +194,8 @@ def sites(obj: Context, domains: tuple[str, ...], as_json: bool, kinds: str) -> 
         config = obj.config
         db = store.connect(config.database)
     _sync(config, db)
-    from crawler.config import normalize_domain
 
-    wanted = [normalize_domain(d) or d for d in domains]
-    found = store.list_sites(db, wanted)
-    missing = sorted(set(wanted) - {s["domain"] for s in found})
-    if missing:
-        raise click.ClickException(
-            f"no site {missing[0]!r} in {config.database}; add it with "
-            f"`policytrail add-site {missing[0]}`"
-        )
+    found = _chosen(db, domains)
     reports = [site_report(db, site) for site in found]
     if as_json:
         _echo_json(reports)
@@ -269,7 +277,6 @@ def discover(
     missing. Then `policytrail backfill` records every version along the segments."""
     from crawler.archive import Transport
     from crawler.archive.ratelimit import Limiters
-    from crawler.config import normalize_domain
     from crawler.http import build_client
     from crawler.pipeline.discover import discover_sites
     from crawler.pipeline.discover import plan as make_plan
@@ -280,14 +287,7 @@ def discover(
         db = store.connect(config.database)
     _sync(config, db)
     months, all_periods = _periods(config, from_date, to_date, every or config.discover.every)
-    wanted = [normalize_domain(d) or d for d in domains]
-    chosen = store.list_sites(db, wanted)
-    missing = sorted(set(wanted) - {s["domain"] for s in chosen})
-    if missing:
-        raise click.ClickException(
-            f"no site {missing[0]!r}; add it with `policytrail add-site {missing[0]}` or "
-            "`policytrail sites import FILE`"
-        )
+    chosen = _chosen(db, domains)
     if not chosen:
         raise click.ClickException(
             f"{config.path}: no sites; add one with `policytrail add-site DOMAIN` or import a "

@@ -235,6 +235,32 @@ def _change_record(
     )
 
 
+def queue_notice(
+    db: Database,
+    pid: int,
+    name: str,
+    notice_id: int,
+    event: str,
+    now: datetime,
+    sinks: Sequence[AlertConfig],
+) -> None:
+    """Queue a notice (a `problem`, or a `moved` document) for the sinks that take that event
+    and this policy."""
+    for sink in sinks:
+        takes = sink.moves if event == "moved" else sink.problems
+        if takes and (not sink.policies or name in sink.policies):
+            store.enqueue_alert(
+                db,
+                uid=alert_uid(event, name, notice_id, sink.name),
+                event=event,
+                pid=pid,
+                sink=sink.name,
+                change_id=None,
+                problem_id=notice_id,
+                now=now,
+            )
+
+
 def raise_problem(
     db: Database, pid: int, kind: str, detail: str, now: datetime, sinks: Sequence[AlertConfig]
 ) -> int | None:
@@ -244,16 +270,5 @@ def raise_problem(
         return None
     problem_id = store.add_problem(db, pid, kind, detail, now)
     name = db.execute("SELECT name FROM policies WHERE id = ?", [pid]).fetchone()[0]
-    for sink in sinks:
-        if sink.problems and (not sink.policies or name in sink.policies):
-            store.enqueue_alert(
-                db,
-                uid=alert_uid("problem", name, problem_id, sink.name),
-                event="problem",
-                pid=pid,
-                sink=sink.name,
-                change_id=None,
-                problem_id=problem_id,
-                now=now,
-            )
+    queue_notice(db, pid, name, problem_id, "problem", now, sinks)
     return problem_id

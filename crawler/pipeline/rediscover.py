@@ -22,7 +22,7 @@ from crawler.config import AlertConfig
 from crawler.errors import CrawlerError
 from crawler.live import fetch_live
 from crawler.live.guard import check_hop
-from crawler.pipeline.changes import alert_uid
+from crawler.pipeline.changes import queue_notice
 from crawler.pipeline.discover import CLASSIFIER_KINDS, MAX_CANDIDATES, MIN_LINK_SCORE
 from crawler.pipeline.segments import settle_document
 from crawler.text import extract_any, render_text
@@ -156,15 +156,4 @@ def _notify_move(
     assert pid is not None
     notice = store.add_problem(db, pid, "moved", detail, now)
     store.close_problems(db, pid, now, kind="moved")  # a notice, nothing left open
-    for sink in sinks:
-        if sink.moves and (not sink.policies or name in sink.policies):
-            store.enqueue_alert(
-                db,
-                uid=alert_uid("moved", name, notice, sink.name),
-                event="moved",
-                pid=pid,
-                sink=sink.name,
-                change_id=None,
-                problem_id=notice,
-                now=now,
-            )
+    queue_notice(db, pid, name, notice, "moved", now, sinks)
