@@ -107,6 +107,25 @@ def _live(path: str) -> str:
         return f"read {len(result.body)} bytes"
 
 
+def _archive_trickle() -> str:
+    """A playback answer whose headers come a byte a second, through the archive transport."""
+    from crawler.archive import Transport
+    from crawler.archive.ratelimit import Limiters
+    from crawler.config import ArchiveConfig, Config
+    from crawler.errors import CrawlerError
+    from crawler.http import build_client
+
+    with hostile_server({}) as base:
+        config = Config(Path("x"), Path("x"), archive=ArchiveConfig(url=base))
+        with build_client(config) as client:
+            transport = Transport(client, Limiters(24, 8))
+            try:
+                transport.get("playback", base + "/trickle-headers")
+            except CrawlerError as exc:
+                return f"failed: {str(exc).split(': http')[0][:70]}"
+            return "read"
+
+
 def _extract(markup: bytes) -> str:
     from crawler.errors import CrawlerError
     from crawler.text import extract, render_text
@@ -244,6 +263,7 @@ CASES: dict[str, tuple[str, Callable[[], str]]] = {
         lambda: _live("/trickle-headers"),
     ),
     "redirect-loop": ("live page: a redirect loop", lambda: _live("/redirect-loop")),
+    "archive-trickle": ("archive playback: its headers a byte a second", _archive_trickle),
     "nested-b": (
         "100,000 nested <b> (0.9 MB)",
         lambda: _extract(

@@ -422,3 +422,27 @@ def test_serve_answers_while_a_slow_diff_runs_and_stops_on_sigterm(tmp_path: Pat
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_an_archive_trickling_its_answer_is_given_up_at_the_deadline(
+    hostile: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A playback whose headers (or body) outlive the deadline fails at once (the next run
+    retries the capture), not after five retries: a hostile archive holds it one deadline."""
+    import crawler.archive.transport as transport_module
+    from crawler.archive import Transport
+    from crawler.archive.ratelimit import Limiters
+    from crawler.config import ArchiveConfig, Config
+    from crawler.http import build_client
+
+    monkeypatch.setattr(transport_module, "READ_DEADLINE", 1.0)
+    base, asked = hostile
+    config = Config(Path("x.toml"), Path("x.db"), archive=ArchiveConfig(url=base, timeout=5))
+    before = asked.count("slow-headers")
+    started = time.monotonic()
+    with build_client(config) as client:
+        transport = Transport(client, Limiters(6000, 100), retries=5, backoff=0.1)
+        with pytest.raises(FetchError, match="deadline after 1 attempt: "):
+            transport.get("playback", base + "/slow-headers")
+    assert asked.count("slow-headers") - before == 1
+    assert time.monotonic() - started < 5

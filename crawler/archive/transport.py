@@ -19,6 +19,7 @@ import httpx
 
 from crawler.archive.ratelimit import Limiters
 from crawler.errors import FetchError, RateLimited
+from crawler.http import STOP
 from crawler.http import deadline as bounded
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,10 @@ DEFAULT_RETRY_AFTER = 60.0
 
 
 MAX_RATE_LIMIT_WAITS = 20
-READ_DEADLINE = 60.0  # seconds for one whole answer, headers included
+READ_DEADLINE = 50.0  # seconds for one whole answer, headers included
 MAX_RETRY_AFTER = 3600.0  # an hour at most, whatever a 429 asks
 CONNECT_RETRIES = 2  # an archive refusing connections fails in about 3 s, not 30
+SLOW_RETRIES = 0  # an answer that outlived its deadline fails the capture (the next run retries)
 
 
 MAX_BODY_BYTES = 50 * 1024 * 1024  # after decompression: a bigger "page" is refused
@@ -153,7 +155,7 @@ class Transport:
             limiter.acquire()
             with self.lock:
                 self.requests[kind] += 1
-            unreachable = False
+            unreachable = slow = False
             try:
                 response = self._read(url, params)
             except httpx.ConnectError as exc:  # refused, or no such host: the archive is down
@@ -161,8 +163,10 @@ class Transport:
                 unreachable = True
             except httpx.RequestError as exc:  # transport errors, timeouts, decoding errors
                 problem = f"{type(exc).__name__}: {exc}"
+                slow = "within its deadline" in problem
             except BodyError as exc:
                 problem = str(exc)
+                slow = "still arriving" in problem
             else:
                 is_memento = "memento-datetime" in response.headers
                 if response.status_code == 429 and not is_memento:
@@ -181,12 +185,20 @@ class Transport:
                     return response
                 problem = f"HTTP {response.status_code}"
             attempt += 1
-            # An archive that refuses connections is down or mistyped: say so in seconds.
-            retries = min(self.retries, CONNECT_RETRIES) if unreachable else self.retries
+            if STOP.is_set():  # shutting down: no retry, no backoff sleep
+                raise FetchError(f"{problem}: {url}; stopped (retried on the next run)", url=url)
+            # An archive that refuses connections is down or mistyped: say so in seconds; one
+            # trickling an answer past its deadline fails it now, not after five more minutes.
+            retries = self.retries
+            if unreachable:
+                retries = min(self.retries, CONNECT_RETRIES)
+            elif slow:
+                retries = min(self.retries, SLOW_RETRIES)
             if attempt > retries:
                 fix = "; check archive.url and the network" if unreachable else ""
                 raise FetchError(
-                    f"{problem} after {attempt} attempts: {url}{fix}; it is retried on the "
+                    f"{problem} after {attempt} attempt{'' if attempt == 1 else 's'}: {url}{fix}; "
+                    "it is retried on the "
                     "next run",
                     url=url,
                 )
