@@ -353,3 +353,15 @@ def test_sigkill_during_discovery_then_rerun_equals_one_run(
     assert done.returncode == 0, done.stderr
     assert _discovery_state(config.parent / "test.db") == expected
     assert reference.exists()
+
+
+def test_an_unreachable_archive_stops_discovery_with_one_line(tmp_path: Path) -> None:
+    from crawler.demo import free_port
+
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/sites", policies=SITES)
+    code, out = run_cli("--config", str(config), "discover", "--from", "2020", "--to", "2020")
+    assert code == 1
+    assert "cannot reach the archive" in out and "check archive.url" in out
+    db = store.connect(tmp_path / "test.db")
+    # Nothing is recorded as the sites' gaps: the next run does it all again.
+    assert db.execute("SELECT count(*) FROM site_observations").fetchone()[0] == 0

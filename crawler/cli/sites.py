@@ -341,7 +341,7 @@ def discover(
                 workers=workers,
                 progress=progress,
             )
-    errors = [r for r in reports if r.error]
+    errors = [r for r in reports if r.error or r.failed]
     click.echo(
         f"discover: {plural(len(reports), 'site')} in {time.monotonic() - started:.1f} s, "
         f"{sum(r.cdx_requests for r in reports)} CDX queries, "

@@ -34,7 +34,7 @@ from sqlite_utils import Database
 
 from crawler.archive import ArchiveEndpoint, Capture, Memento, Transport, fetch_memento, search
 from crawler.config import ArchiveConfig
-from crawler.errors import Blocked, CrawlerError
+from crawler.errors import Blocked, CrawlerError, FetchError
 from crawler.pipeline.segments import settle_document, url_key
 from crawler.text import extract_any, render_text
 from crawler.text.classify import classify
@@ -121,6 +121,7 @@ class SiteReport:
     error: str | None = None
     found: int = 0  # observations that found the document (kept once they are stored)
     periods: int = 0
+    failed: int = 0  # periods that failed for a passing reason (the next run retries them)
 
 
 class SiteRun:
@@ -351,7 +352,10 @@ class SiteRun:
 def _failure(exc: CrawlerError, what: str) -> tuple[str, str]:
     if isinstance(exc, Blocked):
         return "blocked", f"the archive refuses {what}: {exc}"
-    return "failed", f"{what} failed: {exc} (retried on the next run)"
+    said = str(exc)
+    if "retried on the next run" not in said:
+        said += " (retried on the next run)"
+    return "failed", f"{what} failed: {said}"
 
 
 # -- many sites -------------------------------------------------------------------------------
@@ -437,6 +441,7 @@ def discover_sites(
             moved = _settle_site(db, site, report, now)
             report.found = sum(1 for o in report.observations if o["url"])
             report.periods = len(report.observations)
+            report.failed = sum(1 for o in report.observations if o["code"] in RETRY_CODES)
             report.observations = []  # stored: memory stays flat however many sites
             reports.append(report)
             if progress:
@@ -445,6 +450,21 @@ def discover_sites(
 
 
 def _run_site(run: SiteRun, todo: list[Period]) -> SiteReport:
+    report = _guarded(run, todo)
+    unreachable = [
+        o["reason"]
+        for o in report.observations
+        if "cannot reach the archive" in (o["reason"] or "")
+    ]
+    if unreachable and len(unreachable) == len(report.observations):
+        # Not this site's fault: every other site would wait on the same dead archive.
+        raise FetchError(
+            unreachable[0].split(": ", 1)[-1].replace(" (retried on the next run)", "")
+        )
+    return report
+
+
+def _guarded(run: SiteRun, todo: list[Period]) -> SiteReport:
     try:
         return run.run(todo)
     except Exception as exc:  # noqa: BLE001 - one site's bug never stops the others
