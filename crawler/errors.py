@@ -41,6 +41,11 @@ class NoMemento(WaybackError, LookupError):
     """The archive holds no capture for this URL and timestamp. Do not retry."""
 
 
+class Unreachable(FetchError):
+    """The archive refuses connections or does not resolve: down, or archive.url is wrong.
+    Nothing another request to it could do better."""
+
+
 class Blocked(WaybackError):
     """The site or URL is excluded from the archive (403 Blocked Site, or IA's 200 'excluded' page)."""
 

@@ -23,6 +23,7 @@ from crawler.config import Config
 
 STOP = threading.Event()  # set when the process stops: every read gives up within a second
 SLICE = 1.0  # seconds: how often a waiting read looks at STOP
+PAST_DEADLINE = "the answer did not arrive within its deadline"  # the ReadTimeout's message
 _local = threading.local()
 
 
@@ -54,7 +55,7 @@ class _Stream(httpcore.NetworkStream):
                 raise httpcore.ReadError("stopping: the process was asked to stop")
             left = _left()
             if left is not None and left <= 0:
-                raise httpcore.ReadTimeout("the answer did not arrive within its deadline")
+                raise httpcore.ReadTimeout(PAST_DEADLINE)
             wait = min(
                 x
                 for x in (SLICE, left, None if timeout is None else timeout - waited)

@@ -64,6 +64,21 @@ def version_texts(db: Database, ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
+def version_grades(db: Database, ids: Iterable[int]) -> dict[int, float | None]:
+    """Each version's kept reading grade (None: not computed yet; -1: no sentence), read in
+    chunks (SQLite caps the parameters of one statement)."""
+    wanted = sorted(set(ids))
+    out: dict[int, float | None] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for vid, grade in db.execute(
+            f"SELECT id, grade FROM versions WHERE id IN ({marks})", chunk
+        ):
+            out[int(vid)] = grade
+    return out
+
+
 def set_grades(db: Database, grades: dict[int, float | None]) -> None:
     db.conn.executemany(
         "UPDATE versions SET grade = ? WHERE id = ?",

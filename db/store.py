@@ -82,6 +82,7 @@ from db.corpus import (
     set_grades,
     timelines,
     unindex_changes,
+    version_grades,
     version_texts,
     words_query,
 )
@@ -156,6 +157,7 @@ __all__ = [
     "timelines",
     "version_texts",
     "set_grades",
+    "version_grades",
     "IMPORT_CHUNK",
     "upsert_site",
     "import_sites",

@@ -21,13 +21,19 @@ OLD = "# Policy\n\n## Data\n\nWe keep data for one year.\n"
 NEW = "# Policy\n\n## Data\n\nWe keep data for ten years and sell it.\n"
 
 
-def test_a_re_recorded_change_keeps_its_alert_and_delivers_once(tmp_path: Path) -> None:
-    db = store.connect(tmp_path / "a.db")
+def _changed_once(db: store.Database) -> int:
+    """A policy whose text changed once (2020 → 2022), that change's alert queued for SINK."""
     pid = store.upsert_policy(db, "p", "https://p.example/privacy", "privacy", NOW)
     add_live_version(db, pid, OLD, "20200101000000", NOW)
     record_changes(db, pid, NOW)
     add_live_version(db, pid, NEW, "20220101000000", NOW)
     record_changes(db, pid, NOW, sinks=[SINK])
+    return pid
+
+
+def test_a_re_recorded_change_keeps_its_alert_and_delivers_once(tmp_path: Path) -> None:
+    db = store.connect(tmp_path / "a.db")
+    pid = _changed_once(db)
     (alert,) = store.list_alerts(db)
     # A backfill finds the new text earlier: the change moves to 2021.
     add_live_version(db, pid, NEW, "20210101000000", NOW)
@@ -43,11 +49,7 @@ def test_a_re_recorded_change_keeps_its_alert_and_delivers_once(tmp_path: Path) 
 
 def test_one_broken_alert_does_not_block_the_others(tmp_path: Path) -> None:
     db = store.connect(tmp_path / "b.db")
-    pid = store.upsert_policy(db, "p", "https://p.example/privacy", "privacy", NOW)
-    add_live_version(db, pid, OLD, "20200101000000", NOW)
-    record_changes(db, pid, NOW)
-    add_live_version(db, pid, NEW, "20220101000000", NOW)
-    record_changes(db, pid, NOW, sinks=[SINK])
+    pid = _changed_once(db)
     # An alert whose change row is gone (as older versions left behind).
     store.enqueue_alert(
         db,

@@ -224,3 +224,32 @@ def test_the_trends_page_and_the_changes_filter(corpus: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_the_trends_page_reads_a_database_whose_grades_are_not_kept_yet(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """A database from before reading grades: the read-only page computes them for its answer
+    and keeps none (it cannot write)."""
+    import shutil
+    import sqlite3
+
+    import httpx
+
+    from tests.servers import serve_on_free_port
+
+    shutil.copy(corpus.parent / "t.db", tmp_path / "t.db")
+    (tmp_path / "config.toml").write_text('[database]\npath = "t.db"\n')
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        conn.execute("UPDATE versions SET grade = NULL")
+    process, base = serve_on_free_port(tmp_path / "config.toml")
+    try:
+        page = httpx.get(f"{base}/trends?every=1y", timeout=30)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert page.status_code == 200 and page.text.count("<svg") == 2
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM versions WHERE grade IS NOT NULL").fetchone()[0] == 0
+        )

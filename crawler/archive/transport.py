@@ -18,8 +18,8 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from crawler.archive.ratelimit import Limiters
-from crawler.errors import FetchError, RateLimited
-from crawler.http import STOP
+from crawler.errors import FetchError, RateLimited, Unreachable
+from crawler.http import PAST_DEADLINE, STOP
 from crawler.http import deadline as bounded
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,14 @@ MAX_BODY_BYTES = 50 * 1024 * 1024  # after decompression: a bigger "page" is ref
 
 class BodyError(FetchError):
     """A body that is truncated, undecodable or over the size cap; the request is retried."""
+
+    late = False  # still arriving at the deadline: not retried (see Transport.get)
+
+
+class LateBody(BodyError):
+    """A body still arriving when its deadline passed."""
+
+    late = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +146,7 @@ class Transport:
             give_up = time.monotonic() + READ_DEADLINE
             for chunk in response.iter_raw():
                 if time.monotonic() > give_up:  # a body trickling in: retried, then failed
-                    raise BodyError(f"{url} still arriving after {READ_DEADLINE:.0f} s", url=url)
+                    raise LateBody(f"{url} still arriving after {READ_DEADLINE:.0f} s", url=url)
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise BodyError(f"{url} is over the {self.max_bytes}-byte cap", url=url)
@@ -163,10 +171,10 @@ class Transport:
                 unreachable = True
             except httpx.RequestError as exc:  # transport errors, timeouts, decoding errors
                 problem = f"{type(exc).__name__}: {exc}"
-                slow = "within its deadline" in problem
+                slow = PAST_DEADLINE in problem
             except BodyError as exc:
                 problem = str(exc)
-                slow = "still arriving" in problem
+                slow = exc.late
             else:
                 is_memento = "memento-datetime" in response.headers
                 if response.status_code == 429 and not is_memento:
@@ -196,7 +204,8 @@ class Transport:
                 retries = min(self.retries, SLOW_RETRIES)
             if attempt > retries:
                 fix = "; check archive.url and the network" if unreachable else ""
-                raise FetchError(
+                error = Unreachable if unreachable else FetchError
+                raise error(
                     f"{problem} after {attempt} attempt{'' if attempt == 1 else 's'}: {url}{fix}; "
                     "it is retried on the "
                     "next run",

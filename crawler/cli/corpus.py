@@ -15,8 +15,8 @@ def trend_rows(
     config: Any, db: Any, options: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The trends asked for by the options (shared by the command and the web page)."""
+    from crawler.archive import timestamp_to_datetime
     from crawler.config import parse_every
-    from crawler.pipeline.discover import _when
     from crawler.pipeline.trends import select_policies, trends
     from crawler.text.terms import parse_term
 
@@ -33,8 +33,8 @@ def trend_rows(
         months,
         terms,
         datetime.now(UTC),
-        first=_when(start) if start else None,
-        last=_when(end[:8]) if end else None,
+        first=timestamp_to_datetime(start) if start else None,
+        last=timestamp_to_datetime(end[:8]) if end else None,
         progress=options.get("progress"),
     )
     return rows, [t.label for t in terms]

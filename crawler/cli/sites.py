@@ -226,16 +226,8 @@ def sites(obj: Context, domains: tuple[str, ...], as_json: bool, kinds: str) -> 
     _table(f"{plural(len(reports), 'site')}", ["site", "kind", "URL", "from", "to"], rows_)
 
 
-def _day(timestamp: str) -> datetime:
-    """A date bound's day (a month's "31" clamped to its last day)."""
-    import calendar
-
-    year, month = int(timestamp[0:4]), max(1, int(timestamp[4:6] or 1))
-    day = min(max(1, int(timestamp[6:8] or 1)), calendar.monthrange(year, month)[1])
-    return datetime(year, month, day, tzinfo=UTC)
-
-
 def _periods(config: Config, from_date: str | None, to_date: str | None, every: str) -> Any:
+    from crawler.archive import timestamp_to_datetime
     from crawler.config import parse_every
     from crawler.pipeline.discover import periods
 
@@ -245,8 +237,8 @@ def _periods(config: Config, from_date: str | None, to_date: str | None, every: 
         raise click.BadParameter(str(exc), param_hint="--every") from None
     start = _date_to_ts(from_date or config.discover.since, "--from") or "19960101000000"
     end = _date_to_ts(to_date, "--to", end=True)
-    first = _day(start)
-    last = _day(end) if end else datetime.now(UTC)
+    first = timestamp_to_datetime(start[:8])
+    last = timestamp_to_datetime(end[:8]) if end else datetime.now(UTC)
     if first > last:
         raise click.BadParameter(f"--from {from_date} is after --to {to_date}", param_hint="--from")
     return months, periods(first, last, months)

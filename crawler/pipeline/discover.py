@@ -32,9 +32,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler.archive import ArchiveEndpoint, Capture, Memento, Transport, fetch_memento, search
+from crawler.archive import (
+    ArchiveEndpoint,
+    Capture,
+    Memento,
+    Transport,
+    fetch_memento,
+    search,
+    timestamp_to_datetime,
+)
 from crawler.config import ArchiveConfig
-from crawler.errors import Blocked, CrawlerError, FetchError
+from crawler.errors import Blocked, CrawlerError, Unreachable
 from crawler.pipeline.segments import settle_document, url_key
 from crawler.text import extract_any, render_text
 from crawler.text.classify import classify
@@ -50,12 +58,6 @@ CLASSIFIER_KINDS = {"privacy": "privacy", "terms": "terms", "cookies": "cookies"
 
 def _ts(when: datetime) -> str:
     return when.strftime("%Y%m%d%H%M%S")
-
-
-def _when(timestamp: str) -> datetime:
-    t = timestamp.ljust(14, "0")
-    month, day = max(1, int(t[4:6] or 1)), max(1, int(t[6:8] or 1))
-    return datetime(int(t[0:4]), month, day, int(t[8:10]), int(t[10:12]), int(t[12:14]), tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,11 @@ def periods(first: datetime, last: datetime, months: int) -> list[Period]:
 
 
 def _distance(capture: Capture, period: Period) -> float:
-    return abs((_when(capture.timestamp) - _when(period.mid)).total_seconds())
+    return abs(
+        (
+            timestamp_to_datetime(capture.timestamp) - timestamp_to_datetime(period.mid)
+        ).total_seconds()
+    )
 
 
 def pick_capture(captures: list[Capture], period: Period) -> Capture | None:
@@ -159,6 +165,8 @@ class SiteRun:
                 ):
                     found.extend(page)
                 self._cdx[key] = found
+            except Unreachable:
+                raise  # not this site's fault: the whole run stops (see _run_site)
             except CrawlerError as exc:
                 self._cdx[key] = exc
         return self._cdx[key]
@@ -178,6 +186,8 @@ class SiteRun:
                     max_redirects=self.archive.max_redirects,
                     digest=capture.digest or None,
                 )
+            except Unreachable:
+                raise
             except CrawlerError as exc:
                 self._pages[key] = exc
         return self._pages[key]
@@ -450,23 +460,12 @@ def discover_sites(
 
 
 def _run_site(run: SiteRun, todo: list[Period]) -> SiteReport:
-    report = _guarded(run, todo)
-    unreachable = [
-        o["reason"]
-        for o in report.observations
-        if "cannot reach the archive" in (o["reason"] or "")
-    ]
-    if unreachable and len(unreachable) == len(report.observations):
-        # Not this site's fault: every other site would wait on the same dead archive.
-        raise FetchError(
-            unreachable[0].split(": ", 1)[-1].replace(" (retried on the next run)", "")
-        )
-    return report
-
-
-def _guarded(run: SiteRun, todo: list[Period]) -> SiteReport:
+    """One site's discovery. An archive that cannot be reached stops the whole run (every
+    other site would wait on it too); anything else fails this site alone."""
     try:
         return run.run(todo)
+    except Unreachable:
+        raise
     except Exception as exc:  # noqa: BLE001 - one site's bug never stops the others
         run.report.error = f"{type(exc).__name__}: {exc}"
         run.report.observations = []

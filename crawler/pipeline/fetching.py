@@ -92,17 +92,19 @@ def fetch_page(
     CrawlerError when no fetcher got an answer."""
     if fetcher == "browser":
         return PageFetch(_render(browser, policy, allow_private), "browser")
-    etag, modified = state.get("etag"), state.get("last_modified")
-    if fetcher == "http":
-        plain = fetch_live(
+
+    def plain() -> LiveResult:
+        return fetch_live(
             client,
             policy.url,
-            etag=etag,
-            last_modified=modified,
+            etag=state.get("etag"),
+            last_modified=state.get("last_modified"),
             max_bytes=max_bytes,
             allow_private=allow_private,
         )
-        return PageFetch(plain, "http")
+
+    if fetcher == "http":
+        return PageFetch(plain(), "http")
     escalated = bool(state.get("escalated"))
     checks = int(state.get("escalated_checks") or 0)
     if escalated and browser is not None and checks % options.retry_http_every != 0:
@@ -114,14 +116,7 @@ def fetch_page(
     answer: LiveResult | None = None
     document: Document | None = None
     try:
-        answer = fetch_live(
-            client,
-            policy.url,
-            etag=etag,
-            last_modified=modified,
-            max_bytes=max_bytes,
-            allow_private=allow_private,
-        )
+        answer = plain()
     except FetchError as exc:
         if "reset" not in str(exc).lower() and "RemoteProtocolError" not in str(exc):
             raise

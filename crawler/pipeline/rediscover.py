@@ -144,16 +144,15 @@ def rediscover_site(
                     f"{move['to_url']} (its link seen there by two live re-discoveries in a row)"
                 )
                 result.moved.append(detail)
-                _notify_move(db, str(settled.policy), detail, now, sinks)
+                assert settled.pid is not None and settled.policy is not None
+                _notify_move(db, settled.pid, settled.policy, detail, now, sinks)
     return result
 
 
 def _notify_move(
-    db: Database, name: str, detail: str, now: datetime, sinks: Sequence[AlertConfig]
+    db: Database, pid: int, name: str, detail: str, now: datetime, sinks: Sequence[AlertConfig]
 ) -> None:
     """A "moved" notice: its own event, for the sinks that take moves."""
-    pid = store.policy_id(db, name)
-    assert pid is not None
     notice = store.add_problem(db, pid, "moved", detail, now)
     store.close_problems(db, pid, now, kind="moved")  # a notice, nothing left open
     queue_notice(db, pid, name, notice, "moved", now, sinks)

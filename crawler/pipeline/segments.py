@@ -110,6 +110,7 @@ def build_segments(observations: list[dict[str, Any]], confirm: int = CONFIRMATI
 @dataclass(frozen=True)
 class Settled:
     policy: str | None
+    pid: int | None
     moved: list[dict[str, Any]]  # moves that appeared with this settlement
     timeline: Timeline
 
@@ -120,7 +121,7 @@ def settle_document(db: Database, site: dict[str, Any], kind: str, now: datetime
     write transaction."""
     timeline = build_segments(store.observations(db, site["id"], kind))
     if not timeline.segments:
-        return Settled(None, [], timeline)
+        return Settled(None, None, [], timeline)
     name = document_name(site["domain"], kind)
     pid = store.document_policy(db, site["id"], kind)
     before = store.policy_moves(db, pid) if pid is not None else []
@@ -146,7 +147,7 @@ def settle_document(db: Database, site: dict[str, Any], kind: str, now: datetime
     moved = [
         m for m in store.policy_moves(db, pid) if (m["from_url"], m["to_url"], m["at"]) not in known
     ]
-    return Settled(name, moved, timeline)
+    return Settled(name, pid, moved, timeline)
 
 
 def site_policies(db: Database, known: tuple[Policy, ...] = ()) -> list[Policy]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.archive import timestamp_to_datetime
 from crawler.pipeline.discover import Period, periods
 from crawler.text.readability import reading_grade
 from crawler.text.terms import Term
@@ -47,17 +48,7 @@ Progress = Callable[[int], None]
 
 def fill_grades(db: Database, version_ids: set[int], progress: Progress | None = None) -> None:
     """Compute and keep the reading grade of the versions that have none yet."""
-    missing = (
-        [
-            int(r[0])
-            for r in db.execute(
-                f"SELECT id FROM versions WHERE grade IS NULL AND id IN ({', '.join('?' for _ in version_ids)})",
-                list(version_ids),
-            )
-        ]
-        if version_ids
-        else []
-    )
+    missing = [vid for vid, grade in store.version_grades(db, version_ids).items() if grade is None]
     for start in range(0, len(missing), 200):
         chunk = missing[start : start + 200]
         texts = store.version_texts(db, chunk)
@@ -87,10 +78,8 @@ def trends(
         steps_by_doc.setdefault(step["policy_id"], []).append(step)
     if not steps_by_doc:
         return []
-    from crawler.pipeline.discover import _when
-
-    start = first or _when(min(s[0]["at_timestamp"] for s in steps_by_doc.values()))
-    end = last or _when(
+    start = first or timestamp_to_datetime(min(s[0]["at_timestamp"] for s in steps_by_doc.values()))
+    end = last or timestamp_to_datetime(
         max(s[0]["last_timestamp"] or s[-1]["at_timestamp"] for s in steps_by_doc.values())
     )
     spans = periods(start, min(end, now), months)
@@ -106,18 +95,13 @@ def trends(
                 docs.append(current)
         chosen.append((period, docs))
     wanted = {d["version_id"] for _, docs in chosen for d in docs}
-    fill_grades(db, wanted, progress)
-    grades = (
-        {
-            int(vid): grade
-            for vid, grade in db.execute(
-                f"SELECT id, grade FROM versions WHERE id IN ({', '.join('?' for _ in wanted)})",
-                list(wanted),
-            )
-        }
-        if wanted
-        else {}
-    )
+    if keep:
+        fill_grades(db, wanted, progress)
+    grades = store.version_grades(db, wanted)
+    missing = [vid for vid, grade in grades.items() if grade is None]
+    if missing:  # not kept (a read-only page): computed for this answer only
+        texts = store.version_texts(db, missing)
+        grades.update({vid: reading_grade(texts[vid]) for vid in missing})
     matches: dict[str, set[int]] = {}
     if terms:
         texts = store.version_texts(db, wanted)
